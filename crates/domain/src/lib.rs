@@ -1,0 +1,18 @@
+//! The domain of Ichido: users, tokens and their life cycle, the validation
+//! policy (windows, drift, replay, lockout), audit events, and the ports the
+//! adapters implement (`Store`, `Clock`). No SQL, no HTTP, no async runtime.
+
+pub mod audit;
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod policy;
+pub mod service;
+pub mod store;
+pub mod token;
+pub mod user;
+
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use error::{Error, StoreError};
+pub use ids::{Serial, Username};
+pub use store::Store;

@@ -1,0 +1,76 @@
+//! The use cases, written once against the ports. The HTTP API, RADIUS and
+//! the CLI all call these; none of them touch the store directly.
+
+mod api_keys;
+mod first_factor;
+mod keys;
+mod tokens;
+mod users;
+mod validation;
+
+use std::sync::Arc;
+
+use ichido_crypto::{Keyring, password::Cost};
+
+use crate::clock::Clock;
+use crate::policy::Policy;
+use crate::store::Store;
+
+pub use api_keys::NewApiKey;
+pub use tokens::{EnrollRequest, Enrolled};
+pub use users::CreateUserRequest;
+pub use validation::Outcome;
+
+/// Everything a use case needs, cheap to clone (handles only).
+#[derive(Clone)]
+pub struct Ichido<S: Store> {
+    pub store: S,
+    keyring: Arc<Keyring>,
+    clock: Arc<dyn Clock>,
+    policy: Arc<Policy>,
+    settings: Arc<Settings>,
+}
+
+/// Choices that are not validation policy.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Issuer shown in authenticator apps when the enrollment names none.
+    pub default_issuer: String,
+    pub password_cost: Cost,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            default_issuer: "Ichido".into(),
+            password_cost: Cost::default(),
+        }
+    }
+}
+
+impl<S: Store> Ichido<S> {
+    pub fn new(
+        store: S,
+        keyring: Arc<Keyring>,
+        clock: Arc<dyn Clock>,
+        policy: Policy,
+        settings: Settings,
+    ) -> Self {
+        Ichido {
+            store,
+            keyring,
+            clock,
+            policy: Arc::new(policy),
+            settings: Arc::new(settings),
+        }
+    }
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+}

@@ -1,0 +1,152 @@
+//! The answer to "is this code good for this user?" — accepted at most once,
+//! ever, and the same answer for every kind of no.
+
+use ichido_crypto::password;
+use ichido_otp::{Code, Verified};
+
+use super::Ichido;
+use crate::audit::{Context, Event};
+use crate::error::Error;
+use crate::ids::Serial;
+use crate::store::{Acceptance, Failure, Store};
+use crate::token::{Token, TokenKind};
+
+/// What the caller learns. A reject never says why; the audit log does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Accept { serial: Serial },
+    Reject,
+}
+
+impl<S: Store> Ichido<S> {
+    pub async fn validate(
+        &self,
+        ctx: &Context,
+        username: &str,
+        code: &str,
+        pw: Option<&str>,
+    ) -> Result<Outcome, Error> {
+        let now = self.clock.now();
+        let event = |result: &str| Event::new(ctx, now, "validate", result).user(username);
+
+        let Some(user) = self.store.user_by_name(username).await? else {
+            self.store
+                .append_audit(&event("reject").reason("unknown_user"))
+                .await?;
+            return Ok(Outcome::Reject);
+        };
+        if user.is_locked(now) {
+            self.store
+                .append_audit(&event("reject").reason("locked"))
+                .await?;
+            return Ok(Outcome::Reject);
+        }
+        let tokens = self.store.active_tokens(user.id).await?;
+        let fail = |reason: &'static str| {
+            let f = Failure {
+                user_id: user.id,
+                max_failures: self.policy.max_failures,
+                lock_until: now.plus_secs(self.policy.lockout_seconds),
+                now,
+            };
+            async move {
+                self.store
+                    .record_failure(&f, &event("reject").reason(reason))
+                    .await?;
+                Ok(Outcome::Reject)
+            }
+        };
+
+        if let Some(pw) = pw {
+            let ok = user
+                .password_hash
+                .as_deref()
+                .is_some_and(|h| password::verify(pw, h));
+            if !ok {
+                return fail("wrong_password").await;
+            }
+        }
+        if tokens.is_empty() {
+            return fail("no_active_token").await;
+        }
+
+        let mut replayed = false;
+        for t in &tokens {
+            let Ok(c) = Code::parse(code, t.params.digits) else {
+                continue;
+            };
+            let secret = self.open_secret(t)?;
+            match self.verify_fresh(t, &secret, &c, now.unix_secs()) {
+                Some(v) => {
+                    let acc = Acceptance {
+                        token_id: t.id,
+                        user_id: user.id,
+                        counter: v.counter as i64,
+                        drift: if t.params.kind == TokenKind::Totp {
+                            v.drift
+                        } else {
+                            0
+                        },
+                        now,
+                    };
+                    let ev = event("accept").serial(t.serial.as_str()).reason("ok");
+                    if self.store.accept(&acc, &ev).await? {
+                        return Ok(Outcome::Accept {
+                            serial: t.serial.clone(),
+                        });
+                    }
+                    // Another request accepted this very code first.
+                    replayed = true;
+                }
+                None => replayed |= self.verify_any(t, &secret, &c, now.unix_secs()),
+            }
+        }
+        fail(if replayed { "replay" } else { "wrong_code" }).await
+    }
+
+    /// A match strictly after the last accepted counter or step.
+    fn verify_fresh(
+        &self,
+        t: &Token,
+        secret: &ichido_otp::Secret,
+        c: &Code,
+        unix: u64,
+    ) -> Option<Verified> {
+        let last = t.last_counter.map(|l| l as u64);
+        match t.params.kind {
+            TokenKind::Totp => {
+                t.params
+                    .totp()
+                    .verify(secret, c, unix, self.policy.totp_window(), t.drift, last)
+            }
+            TokenKind::Hotp => t.params.hotp().verify(
+                secret,
+                c,
+                last.map_or(0, |l| l + 1),
+                self.policy.hotp_look_ahead,
+            ),
+        }
+    }
+
+    /// Only on the failure path: would the code have matched had it not been
+    /// used already? That tells a replay from a wrong code in the audit log.
+    fn verify_any(&self, t: &Token, secret: &ichido_otp::Secret, c: &Code, unix: u64) -> bool {
+        let Some(last) = t.last_counter.map(|l| l as u64) else {
+            return false;
+        };
+        match t.params.kind {
+            TokenKind::Totp => t
+                .params
+                .totp()
+                .verify(secret, c, unix, self.policy.totp_window(), t.drift, None)
+                .is_some(),
+            TokenKind::Hotp => {
+                let back = self.policy.hotp_look_ahead.min(last);
+                t.params
+                    .hotp()
+                    .verify(secret, c, last - back, back)
+                    .is_some()
+            }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Tokens and their life cycle: `pending` → `active` ⇄ `disabled`, then
+//! `revoked` or `lost`, which are final.
+
+use crate::clock::Timestamp;
+use crate::error::Error;
+use crate::ids::Serial;
+use ichido_otp::{Algorithm, Digits, Hotp, Totp};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    Totp,
+    Hotp,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Totp => "totp",
+            TokenKind::Hotp => "hotp",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "totp" => Some(TokenKind::Totp),
+            "hotp" => Some(TokenKind::Hotp),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenState {
+    Pending,
+    Active,
+    Disabled,
+    Revoked,
+    Lost,
+}
+
+impl TokenState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenState::Pending => "pending",
+            TokenState::Active => "active",
+            TokenState::Disabled => "disabled",
+            TokenState::Revoked => "revoked",
+            TokenState::Lost => "lost",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(TokenState::Pending),
+            "active" => Some(TokenState::Active),
+            "disabled" => Some(TokenState::Disabled),
+            "revoked" => Some(TokenState::Revoked),
+            "lost" => Some(TokenState::Lost),
+            _ => None,
+        }
+    }
+    /// Revoked and lost tokens never come back.
+    pub fn is_final(self) -> bool {
+        matches!(self, TokenState::Revoked | TokenState::Lost)
+    }
+}
+
+/// OATH parameters of a software or hardware token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OathParams {
+    pub kind: TokenKind,
+    pub algorithm: Algorithm,
+    pub digits: Digits,
+    /// TOTP time step in seconds; unused for HOTP.
+    pub period: u64,
+}
+
+impl OathParams {
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.kind == TokenKind::Totp && !(1..=3600).contains(&self.period) {
+            return Err(Error::invalid(
+                "invalid_period",
+                "period must be 1-3600 seconds",
+            ));
+        }
+        Ok(())
+    }
+    pub fn totp(&self) -> Totp {
+        Totp {
+            algorithm: self.algorithm,
+            digits: self.digits,
+            period: self.period,
+            t0: 0,
+        }
+    }
+    pub fn hotp(&self) -> Hotp {
+        Hotp {
+            algorithm: self.algorithm,
+            digits: self.digits,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Token {
+    pub id: i64,
+    pub serial: Serial,
+    pub user_id: Option<i64>,
+    pub params: OathParams,
+    pub state: TokenState,
+    pub label: Option<String>,
+    pub issuer: Option<String>,
+    /// The seed, sealed under the master key with the serial as associated data.
+    pub sealed_secret: String,
+    /// The highest HOTP counter or TOTP step ever accepted; nothing at or below
+    /// it is accepted again.
+    pub last_counter: Option<i64>,
+    /// TOTP steps the token's clock runs ahead (+) or behind (−), learned from
+    /// accepted codes.
+    pub drift: i64,
+    pub failed_count: i64,
+    pub created_at: Timestamp,
+    pub activated_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    /// A pending token not activated by then can no longer be.
+    pub pending_until: Option<Timestamp>,
+}
+
+impl Token {
+    /// Associated data binding a sealed seed to its token row.
+    pub fn secret_aad(serial: &Serial) -> Vec<u8> {
+        format!("ichido:token:secret:{serial}").into_bytes()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct NewToken {
+    pub serial: Serial,
+    pub user_id: Option<i64>,
+    pub params: OathParams,
+    pub state: TokenState,
+    pub label: Option<String>,
+    pub issuer: Option<String>,
+    pub sealed_secret: String,
+    pub pending_until: Option<Timestamp>,
+}

@@ -1,0 +1,53 @@
+//! SQLite and PostgreSQL behind the domain's `Store` port.
+//!
+//! One set of queries serves both backends through sqlx's `Any` driver: both
+//! accept `$N` parameters (SQLite numbers them by first appearance, so every
+//! query uses them in ascending order), `RETURNING`, and 64-bit integers for
+//! every number and timestamp. What differs — the schema's column types and
+//! connection tuning — lives in `migrations/<backend>` and `connect.rs`.
+
+mod api_keys;
+mod audit;
+mod connect;
+mod migrate;
+mod rows;
+mod store_impl;
+mod tokens;
+mod users;
+mod validation;
+
+pub use connect::{Backend, Durability, redact_url};
+
+use sqlx::AnyPool;
+
+/// A handle on the database: cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    /// Reads run here, concurrently.
+    read: AnyPool,
+    /// Every write transaction runs here. On SQLite this pool has a single
+    /// connection, so writers queue in-process instead of spinning on
+    /// SQLITE_BUSY; on PostgreSQL it is the same pool as `read`.
+    write: AnyPool,
+    backend: Backend,
+}
+
+impl Db {
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+pub(crate) fn backend_err(e: sqlx::Error) -> ichido_domain::StoreError {
+    if let sqlx::Error::Database(d) = &e {
+        if d.is_unique_violation() {
+            return ichido_domain::StoreError::Conflict(d.message().to_owned());
+        }
+    }
+    ichido_domain::StoreError::Backend(e.to_string())
+}

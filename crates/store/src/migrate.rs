@@ -1,0 +1,50 @@
+//! Forward-only schema migrations, one SQL file per version and backend,
+//! embedded in the binary so a fresh install needs nothing beside it.
+
+use sqlx::Row;
+
+use crate::{Backend, Db, backend_err};
+use ichido_domain::StoreError;
+
+const SQLITE: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+const POSTGRES: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+
+pub(crate) async fn run(db: &Db) -> Result<(), StoreError> {
+    let steps = match db.backend() {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    };
+    let mut tx = db.writer().begin().await.map_err(backend_err)?;
+    if db.backend() == Backend::Postgres {
+        // Nodes starting together must not migrate twice.
+        sqlx::query("SELECT pg_advisory_xact_lock(4849)")
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_err)?;
+    }
+    sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_err)?;
+    let current: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
+        .fetch_one(&mut *tx)
+        .await
+        .and_then(|r| r.try_get("v"))
+        .map_err(backend_err)?;
+    for (version, sql) in steps.iter().filter(|(v, _)| *v > current) {
+        for stmt in sql.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
+            sqlx::query(stmt)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_err)?;
+        }
+        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+            .bind(*version)
+            .bind(0_i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_err)?;
+        tracing::info!(version, "applied schema migration");
+    }
+    tx.commit().await.map_err(backend_err)
+}

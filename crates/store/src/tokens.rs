@@ -1,0 +1,186 @@
+use crate::{Db, backend_err, rows};
+use ichido_domain::audit::Event;
+use ichido_domain::store::{Acceptance, Result, SealedRow};
+use ichido_domain::token::{NewToken, Token, TokenState};
+use ichido_domain::{StoreError, Timestamp};
+use sqlx::Row;
+
+pub(crate) async fn create(db: &Db, t: &NewToken, now: Timestamp, ev: &Event) -> Result<Token> {
+    let mut tx = db.writer().begin().await.map_err(backend_err)?;
+    let sql = format!(
+        "INSERT INTO tokens (serial, user_id, kind, algorithm, digits, period, state, label, issuer, sealed_secret, \
+           drift, failed_count, created_at, pending_until) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 0, $11, $12) RETURNING {}",
+        rows::TOKEN_COLUMNS
+    );
+    let row = sqlx::query(&sql)
+        .bind(t.serial.as_str())
+        .bind(t.user_id)
+        .bind(t.params.kind.as_str())
+        .bind(t.params.algorithm.to_string())
+        .bind(i64::from(t.params.digits.get()))
+        .bind(t.params.period as i64)
+        .bind(t.state.as_str())
+        .bind(&t.label)
+        .bind(&t.issuer)
+        .bind(&t.sealed_secret)
+        .bind(now.0)
+        .bind(t.pending_until.map(|p| p.0))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend_err)?;
+    let token = rows::token(&row)?;
+    crate::audit::append(&mut tx, ev).await?;
+    tx.commit().await.map_err(backend_err)?;
+    Ok(token)
+}
+
+pub(crate) async fn by_serial(db: &Db, serial: &str) -> Result<Option<Token>> {
+    let sql = format!(
+        "SELECT {} FROM tokens WHERE serial = $1",
+        rows::TOKEN_COLUMNS
+    );
+    let row = sqlx::query(&sql)
+        .bind(serial)
+        .fetch_optional(db.reader())
+        .await
+        .map_err(backend_err)?;
+    row.as_ref().map(rows::token).transpose()
+}
+
+pub(crate) async fn of_user(db: &Db, user_id: i64, only_active: bool) -> Result<Vec<Token>> {
+    let sql = format!(
+        "SELECT {} FROM tokens WHERE user_id = $1 AND ($2 = 0 OR state = 'active') ORDER BY id",
+        rows::TOKEN_COLUMNS
+    );
+    let found = sqlx::query(&sql)
+        .bind(user_id)
+        .bind(i64::from(only_active))
+        .fetch_all(db.reader())
+        .await
+        .map_err(backend_err)?;
+    found.iter().map(rows::token).collect()
+}
+
+pub(crate) async fn activate(db: &Db, a: &Acceptance, ev: &Event) -> Result<bool> {
+    let mut tx = db.writer().begin().await.map_err(backend_err)?;
+    let r = sqlx::query(
+        "UPDATE tokens SET state = 'active', last_counter = $1, drift = $2, activated_at = $3, last_used_at = $3, \
+           pending_until = NULL, failed_count = 0 \
+         WHERE id = $4 AND state = 'pending' AND (pending_until IS NULL OR pending_until > $3)",
+    )
+    .bind(a.counter)
+    .bind(a.drift)
+    .bind(a.now.0)
+    .bind(a.token_id)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend_err)?;
+    if r.rows_affected() != 1 {
+        return Ok(false);
+    }
+    crate::audit::append(&mut tx, ev).await?;
+    tx.commit().await.map_err(backend_err)?;
+    Ok(true)
+}
+
+pub(crate) async fn set_state(
+    db: &Db,
+    id: i64,
+    from: &[TokenState],
+    to: TokenState,
+    ev: &Event,
+) -> Result<bool> {
+    let mut tx = db.writer().begin().await.map_err(backend_err)?;
+    // At most five states: bind them all, padding with one that never matches.
+    let mut states: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    states.resize(5, "-");
+    let erase = i64::from(to.is_final());
+    let r = sqlx::query(
+        "UPDATE tokens SET state = $1, sealed_secret = CASE WHEN $2 = 1 THEN '' ELSE sealed_secret END \
+         WHERE id = $3 AND state IN ($4, $5, $6, $7, $8)",
+    )
+    .bind(to.as_str())
+    .bind(erase)
+    .bind(id)
+    .bind(states[0])
+    .bind(states[1])
+    .bind(states[2])
+    .bind(states[3])
+    .bind(states[4])
+    .execute(&mut *tx)
+    .await
+    .map_err(backend_err)?;
+    if r.rows_affected() != 1 {
+        return Ok(false);
+    }
+    crate::audit::append(&mut tx, ev).await?;
+    tx.commit().await.map_err(backend_err)?;
+    Ok(true)
+}
+
+pub(crate) async fn set_label(db: &Db, id: i64, label: Option<&str>, ev: &Event) -> Result<()> {
+    let mut tx = db.writer().begin().await.map_err(backend_err)?;
+    let r = sqlx::query("UPDATE tokens SET label = $1 WHERE id = $2")
+        .bind(label)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_err)?;
+    if r.rows_affected() != 1 {
+        return Err(StoreError::NotFound);
+    }
+    crate::audit::append(&mut tx, ev).await?;
+    tx.commit().await.map_err(backend_err)
+}
+
+pub(crate) async fn resync(db: &Db, a: &Acceptance, ev: &Event) -> Result<bool> {
+    let mut tx = db.writer().begin().await.map_err(backend_err)?;
+    let r = sqlx::query(
+        "UPDATE tokens SET last_counter = $1, drift = $2, failed_count = 0 \
+         WHERE id = $3 AND state IN ('active', 'disabled') AND (last_counter IS NULL OR last_counter < $1)",
+    )
+    .bind(a.counter)
+    .bind(a.drift)
+    .bind(a.token_id)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend_err)?;
+    if r.rows_affected() != 1 {
+        return Ok(false);
+    }
+    crate::audit::append(&mut tx, ev).await?;
+    tx.commit().await.map_err(backend_err)?;
+    Ok(true)
+}
+
+pub(crate) async fn sealed(db: &Db) -> Result<Vec<SealedRow>> {
+    let found = sqlx::query(
+        "SELECT id, serial, sealed_secret FROM tokens WHERE sealed_secret <> '' ORDER BY id",
+    )
+    .fetch_all(db.reader())
+    .await
+    .map_err(backend_err)?;
+    found
+        .iter()
+        .map(|r| {
+            Ok(SealedRow {
+                token_id: r.try_get("id").map_err(backend_err)?,
+                serial: r.try_get("serial").map_err(backend_err)?,
+                sealed_secret: r.try_get("sealed_secret").map_err(backend_err)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn reseal(db: &Db, id: i64, old: &str, new: &str) -> Result<bool> {
+    let r =
+        sqlx::query("UPDATE tokens SET sealed_secret = $1 WHERE id = $2 AND sealed_secret = $3")
+            .bind(new)
+            .bind(id)
+            .bind(old)
+            .execute(db.writer())
+            .await
+            .map_err(backend_err)?;
+    Ok(r.rows_affected() == 1)
+}
