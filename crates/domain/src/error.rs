@@ -1,7 +1,7 @@
 //! Errors of the domain layer. HTTP statuses are chosen at the edge, not here.
 
 /// What a storage adapter can report; backend details stay in the message.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("not found")]
     NotFound,

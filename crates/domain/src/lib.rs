@@ -3,9 +3,11 @@
 //! adapters implement (`Store`, `Clock`). No SQL, no HTTP, no async runtime.
 
 pub mod audit;
+pub mod challenge;
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod notify;
 pub mod policy;
 pub mod service;
 pub mod store;

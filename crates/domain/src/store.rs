@@ -5,6 +5,7 @@
 use std::future::Future;
 
 use crate::audit::{Event, Query, Record};
+use crate::challenge::{Challenge, Consume, NewChallenge, ResendStats};
 use crate::clock::Timestamp;
 use crate::error::StoreError;
 use crate::token::{NewToken, Token, TokenState};
@@ -176,6 +177,47 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<Record>>> + Send;
     /// The sequence number and hash of the last event, kept apart from the log.
     fn audit_head(&self) -> impl Future<Output = Result<(i64, String)>> + Send;
+
+    // Challenges (email, SMS, OCRA)
+    /// Stores the rows of one or more challenges with their events.
+    fn create_challenges(
+        &self,
+        rows: &[NewChallenge],
+        evs: &[Event],
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The rows of one challenge, whatever their state.
+    fn challenge(&self, id: &str) -> impl Future<Output = Result<Vec<Challenge>>> + Send;
+    /// The user's challenges still open at `now`, newest first.
+    fn open_challenges(
+        &self,
+        user_id: i64,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Vec<Challenge>>> + Send;
+    /// Marks the challenge used, only if it is still open, its token usable
+    /// and the user not locked; then resets the failure counters (and
+    /// activates a pending token when asked) and appends the events.
+    fn consume_challenge(
+        &self,
+        c: &Consume,
+        evs: &[Event],
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Counts a wrong answer against these challenges.
+    fn challenge_attempt(&self, ids: &[String]) -> impl Future<Output = Result<()>> + Send;
+    /// Sent codes of the user created at or after `since`.
+    fn resend_stats(
+        &self,
+        user_id: i64,
+        since: Timestamp,
+    ) -> impl Future<Output = Result<ResendStats>> + Send;
+
+    /// How far the audit log has been turned into notices.
+    fn notice_cursor(&self) -> impl Future<Output = Result<i64>> + Send;
+    /// Moves the notice cursor from `from` to `to`; false if another node did.
+    fn advance_notice_cursor(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> impl Future<Output = Result<bool>> + Send;
 
     /// Whether the database answers (readiness).
     fn ping(&self) -> impl Future<Output = Result<()>> + Send;

@@ -11,6 +11,12 @@ use ichido_otp::{Algorithm, Digits, Hotp, Totp};
 pub enum TokenKind {
     Totp,
     Hotp,
+    /// OCRA challenge-response (RFC 6287): answers a question the server asks.
+    Ocra,
+    /// A code sent by email to the address the token was enrolled with.
+    Email,
+    /// A code sent by SMS to the number the token was enrolled with.
+    Sms,
 }
 
 impl TokenKind {
@@ -18,14 +24,28 @@ impl TokenKind {
         match self {
             TokenKind::Totp => "totp",
             TokenKind::Hotp => "hotp",
+            TokenKind::Ocra => "ocra",
+            TokenKind::Email => "email",
+            TokenKind::Sms => "sms",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "totp" => Some(TokenKind::Totp),
             "hotp" => Some(TokenKind::Hotp),
+            "ocra" => Some(TokenKind::Ocra),
+            "email" => Some(TokenKind::Email),
+            "sms" => Some(TokenKind::Sms),
             _ => None,
         }
+    }
+    /// HOTP and TOTP: codes computed by the holder from a seed, checked on their own.
+    pub fn is_oath(self) -> bool {
+        matches!(self, TokenKind::Totp | TokenKind::Hotp)
+    }
+    /// Email and SMS: the server makes the code and sends it.
+    pub fn is_out_of_band(self) -> bool {
+        matches!(self, TokenKind::Email | TokenKind::Sms)
     }
 }
 
@@ -124,6 +144,10 @@ pub struct Token {
     pub last_used_at: Option<Timestamp>,
     /// A pending token not activated by then can no longer be.
     pub pending_until: Option<Timestamp>,
+    /// The OCRA suite (RFC 6287 §6), e.g. `OCRA-1:HOTP-SHA1-6:QN08`; OCRA tokens only.
+    pub ocra_suite: Option<String>,
+    /// Where an email or SMS token's codes go, fixed at enrollment.
+    pub address: Option<String>,
 }
 
 impl Token {
@@ -143,4 +167,6 @@ pub struct NewToken {
     pub issuer: Option<String>,
     pub sealed_secret: String,
     pub pending_until: Option<Timestamp>,
+    pub ocra_suite: Option<String>,
+    pub address: Option<String>,
 }

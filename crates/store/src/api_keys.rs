@@ -14,22 +14,26 @@ pub(crate) async fn create(
     now: Timestamp,
     ev: &Event,
 ) -> Result<ApiKey> {
-    let mut tx = db.writer().begin().await.map_err(backend_err)?;
-    let row = sqlx::query(
-        "INSERT INTO api_keys (name, role, key_hash, created_at) VALUES ($1, $2, $3, $4) \
-         RETURNING id, name, role, created_at",
-    )
-    .bind(name)
-    .bind(role.as_str())
-    .bind(key_hash)
-    .bind(now.0)
-    .fetch_one(&mut *tx)
+    let (name, key_hash, ev) = (name.to_owned(), key_hash.to_owned(), ev.clone());
+    db.write(move |c| {
+        Box::pin(async move {
+            let row = sqlx::query(
+                "INSERT INTO api_keys (name, role, key_hash, created_at) VALUES ($1, $2, $3, $4) \
+                 RETURNING id, name, role, created_at",
+            )
+            .bind(name)
+            .bind(role.as_str())
+            .bind(key_hash)
+            .bind(now.0)
+            .fetch_one(&mut *c)
+            .await
+            .map_err(backend_err)?;
+            let key = rows::api_key(&row)?;
+            crate::audit::append(c, &ev).await?;
+            Ok(key)
+        })
+    })
     .await
-    .map_err(backend_err)?;
-    let key = rows::api_key(&row)?;
-    crate::audit::append(&mut tx, ev).await?;
-    tx.commit().await.map_err(backend_err)?;
-    Ok(key)
 }
 
 pub(crate) async fn by_hash(db: &Db, key_hash: &str) -> Result<Option<ApiKey>> {

@@ -4,6 +4,7 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
+use crate::writer::Writer;
 use crate::{Db, backend_err};
 use ichido_domain::StoreError;
 
@@ -49,6 +50,7 @@ impl Db {
                 .map_err(backend_err)?;
             Db {
                 read: pool.clone(),
+                writer: Writer::spawn(pool.clone(), "BEGIN"),
                 write: pool,
                 backend: Backend::Postgres,
             }
@@ -97,6 +99,9 @@ impl Db {
             };
             Db {
                 read,
+                // The write lock is taken at BEGIN, so a batch never fails
+                // half-way on a lock upgrade.
+                writer: Writer::spawn(write.clone(), "BEGIN IMMEDIATE"),
                 write,
                 backend: Backend::Sqlite,
             }

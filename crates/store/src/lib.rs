@@ -8,6 +8,7 @@
 
 mod api_keys;
 mod audit;
+mod challenges;
 mod connect;
 mod migrate;
 mod rows;
@@ -15,6 +16,7 @@ mod store_impl;
 mod tokens;
 mod users;
 mod validation;
+mod writer;
 
 pub use connect::{Backend, Durability, redact_url};
 
@@ -25,14 +27,28 @@ use sqlx::AnyPool;
 pub struct Db {
     /// Reads run here, concurrently.
     read: AnyPool,
-    /// Every write transaction runs here. On SQLite this pool has a single
-    /// connection, so writers queue in-process instead of spinning on
-    /// SQLITE_BUSY; on PostgreSQL it is the same pool as `read`.
+    /// The pool of the group-commit writer and of migrations. On SQLite it
+    /// has a single connection; on PostgreSQL it is the same pool as `read`.
     write: AnyPool,
+    writer: writer::Writer,
     backend: Backend,
 }
 
 impl Db {
+    /// Runs a write in the next group commit; see `writer`.
+    pub(crate) async fn write<T, F>(&self, f: F) -> ichido_domain::store::Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(
+                &'c mut sqlx::AnyConnection,
+            )
+                -> futures_core::future::BoxFuture<'c, ichido_domain::store::Result<T>>
+            + Send
+            + 'static,
+    {
+        self.writer.write(f).await
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -44,10 +60,10 @@ impl Db {
 }
 
 pub(crate) fn backend_err(e: sqlx::Error) -> ichido_domain::StoreError {
-    if let sqlx::Error::Database(d) = &e {
-        if d.is_unique_violation() {
-            return ichido_domain::StoreError::Conflict(d.message().to_owned());
-        }
+    if let sqlx::Error::Database(d) = &e
+        && d.is_unique_violation()
+    {
+        return ichido_domain::StoreError::Conflict(d.message().to_owned());
     }
     ichido_domain::StoreError::Backend(e.to_string())
 }

@@ -6,8 +6,17 @@ use sqlx::Row;
 use crate::{Backend, Db, backend_err};
 use ichido_domain::StoreError;
 
-const SQLITE: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
-const POSTGRES: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const SQLITE: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_challenges.sql")),
+];
+const POSTGRES: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        include_str!("../migrations/postgres/0002_challenges.sql"),
+    ),
+];
 
 pub(crate) async fn run(db: &Db) -> Result<(), StoreError> {
     let steps = match db.backend() {

@@ -13,7 +13,8 @@ use ichido_otp::{Algorithm, Digits};
 pub(crate) const USER_COLUMNS: &str = "id, username, display_name, email, phone, password_hash, failed_count, locked_until, created_at, updated_at";
 
 pub(crate) const TOKEN_COLUMNS: &str = "id, serial, user_id, kind, algorithm, digits, period, state, label, issuer, \
-     sealed_secret, last_counter, drift, failed_count, created_at, activated_at, last_used_at, pending_until";
+     sealed_secret, last_counter, drift, failed_count, created_at, activated_at, last_used_at, pending_until, \
+     ocra_suite, address";
 
 pub(crate) const AUDIT_COLUMNS: &str = "seq, at, actor, action, username, serial, client_ip, user_agent, result, reason, prev_hash, hash";
 
@@ -79,6 +80,8 @@ pub(crate) fn token(row: &AnyRow) -> Result<Token, StoreError> {
         activated_at: ts(row, "activated_at")?,
         last_used_at: ts(row, "last_used_at")?,
         pending_until: ts(row, "pending_until")?,
+        ocra_suite: get(row, "ocra_suite")?,
+        address: get(row, "address")?,
     })
 }
 

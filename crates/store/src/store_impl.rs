@@ -4,7 +4,8 @@ use ichido_domain::store::{Acceptance, Failure, FailureOutcome, Result, SealedRo
 use ichido_domain::token::{NewToken, Token, TokenState};
 use ichido_domain::user::{ApiKey, NewUser, Role, User, UserPatch};
 
-use crate::{Db, api_keys, audit, backend_err, tokens, users, validation};
+use crate::{Db, api_keys, audit, backend_err, challenges, tokens, users, validation};
+use ichido_domain::challenge::{Challenge, Consume, NewChallenge, ResendStats};
 
 impl Store for Db {
     async fn create_user(&self, user: &NewUser, now: Timestamp, ev: &Event) -> Result<User> {
@@ -104,9 +105,9 @@ impl Store for Db {
     }
 
     async fn append_audit(&self, ev: &Event) -> Result<()> {
-        let mut tx = self.writer().begin().await.map_err(backend_err)?;
-        audit::append(&mut tx, ev).await?;
-        tx.commit().await.map_err(backend_err)
+        let ev = ev.clone();
+        self.write(move |c| Box::pin(async move { audit::append(c, &ev).await }))
+            .await
     }
     async fn audit_events(&self, q: &Query) -> Result<Vec<Record>> {
         audit::events(self.reader(), q).await
@@ -116,6 +117,32 @@ impl Store for Db {
     }
     async fn audit_head(&self) -> Result<(i64, String)> {
         audit::head(self.reader()).await
+    }
+
+    async fn create_challenges(&self, rows: &[NewChallenge], evs: &[Event]) -> Result<()> {
+        challenges::create(self, rows, evs).await
+    }
+    async fn challenge(&self, id: &str) -> Result<Vec<Challenge>> {
+        challenges::by_id(self, id).await
+    }
+    async fn open_challenges(&self, user_id: i64, now: Timestamp) -> Result<Vec<Challenge>> {
+        challenges::open(self, user_id, now).await
+    }
+    async fn consume_challenge(&self, c: &Consume, evs: &[Event]) -> Result<bool> {
+        challenges::consume(self, c, evs).await
+    }
+    async fn challenge_attempt(&self, ids: &[String]) -> Result<()> {
+        challenges::attempt(self, ids).await
+    }
+    async fn resend_stats(&self, user_id: i64, since: Timestamp) -> Result<ResendStats> {
+        challenges::resend_stats(self, user_id, since).await
+    }
+
+    async fn notice_cursor(&self) -> Result<i64> {
+        challenges::notice_cursor(self).await
+    }
+    async fn advance_notice_cursor(&self, from: i64, to: i64) -> Result<bool> {
+        challenges::advance_notice_cursor(self, from, to).await
     }
 
     async fn ping(&self) -> Result<()> {

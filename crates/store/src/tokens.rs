@@ -3,36 +3,57 @@ use ichido_domain::audit::Event;
 use ichido_domain::store::{Acceptance, Result, SealedRow};
 use ichido_domain::token::{NewToken, Token, TokenState};
 use ichido_domain::{StoreError, Timestamp};
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
+
+/// Runs one conditional UPDATE; when it changed exactly one row, appends the
+/// event and reports true. Nothing is written when it changed none.
+async fn update_one<'q>(
+    c: &mut AnyConnection,
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ev: &Event,
+) -> Result<bool> {
+    let r = query.execute(&mut *c).await.map_err(backend_err)?;
+    if r.rows_affected() != 1 {
+        return Ok(false);
+    }
+    crate::audit::append(c, ev).await?;
+    Ok(true)
+}
 
 pub(crate) async fn create(db: &Db, t: &NewToken, now: Timestamp, ev: &Event) -> Result<Token> {
-    let mut tx = db.writer().begin().await.map_err(backend_err)?;
-    let sql = format!(
-        "INSERT INTO tokens (serial, user_id, kind, algorithm, digits, period, state, label, issuer, sealed_secret, \
-           drift, failed_count, created_at, pending_until) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 0, $11, $12) RETURNING {}",
-        rows::TOKEN_COLUMNS
-    );
-    let row = sqlx::query(&sql)
-        .bind(t.serial.as_str())
-        .bind(t.user_id)
-        .bind(t.params.kind.as_str())
-        .bind(t.params.algorithm.to_string())
-        .bind(i64::from(t.params.digits.get()))
-        .bind(t.params.period as i64)
-        .bind(t.state.as_str())
-        .bind(&t.label)
-        .bind(&t.issuer)
-        .bind(&t.sealed_secret)
-        .bind(now.0)
-        .bind(t.pending_until.map(|p| p.0))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend_err)?;
-    let token = rows::token(&row)?;
-    crate::audit::append(&mut tx, ev).await?;
-    tx.commit().await.map_err(backend_err)?;
-    Ok(token)
+    let (t, ev) = (t.clone(), ev.clone());
+    db.write(move |c| {
+        Box::pin(async move {
+            let sql = format!(
+                "INSERT INTO tokens (serial, user_id, kind, algorithm, digits, period, state, label, issuer, sealed_secret, \
+                   drift, failed_count, created_at, pending_until, ocra_suite, address) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 0, $11, $12, $13, $14) RETURNING {}",
+                rows::TOKEN_COLUMNS
+            );
+            let row = sqlx::query(&sql)
+                .bind(t.serial.as_str().to_owned())
+                .bind(t.user_id)
+                .bind(t.params.kind.as_str())
+                .bind(t.params.algorithm.to_string())
+                .bind(i64::from(t.params.digits.get()))
+                .bind(t.params.period as i64)
+                .bind(t.state.as_str())
+                .bind(t.label)
+                .bind(t.issuer)
+                .bind(t.sealed_secret)
+                .bind(now.0)
+                .bind(t.pending_until.map(|p| p.0))
+                .bind(t.ocra_suite)
+                .bind(t.address)
+                .fetch_one(&mut *c)
+                .await
+                .map_err(backend_err)?;
+            let token = rows::token(&row)?;
+            crate::audit::append(c, &ev).await?;
+            Ok(token)
+        })
+    })
+    .await
 }
 
 pub(crate) async fn by_serial(db: &Db, serial: &str) -> Result<Option<Token>> {
@@ -63,25 +84,22 @@ pub(crate) async fn of_user(db: &Db, user_id: i64, only_active: bool) -> Result<
 }
 
 pub(crate) async fn activate(db: &Db, a: &Acceptance, ev: &Event) -> Result<bool> {
-    let mut tx = db.writer().begin().await.map_err(backend_err)?;
-    let r = sqlx::query(
-        "UPDATE tokens SET state = 'active', last_counter = $1, drift = $2, activated_at = $3, last_used_at = $3, \
-           pending_until = NULL, failed_count = 0 \
-         WHERE id = $4 AND state = 'pending' AND (pending_until IS NULL OR pending_until > $3)",
-    )
-    .bind(a.counter)
-    .bind(a.drift)
-    .bind(a.now.0)
-    .bind(a.token_id)
-    .execute(&mut *tx)
+    let (a, ev) = (a.clone(), ev.clone());
+    db.write(move |c| {
+        Box::pin(async move {
+            let q = sqlx::query(
+                "UPDATE tokens SET state = 'active', last_counter = $1, drift = $2, activated_at = $3, last_used_at = $3, \
+                   pending_until = NULL, failed_count = 0 \
+                 WHERE id = $4 AND state = 'pending' AND (pending_until IS NULL OR pending_until > $3)",
+            )
+            .bind(a.counter)
+            .bind(a.drift)
+            .bind(a.now.0)
+            .bind(a.token_id);
+            update_one(c, q, &ev).await
+        })
+    })
     .await
-    .map_err(backend_err)?;
-    if r.rows_affected() != 1 {
-        return Ok(false);
-    }
-    crate::audit::append(&mut tx, ev).await?;
-    tx.commit().await.map_err(backend_err)?;
-    Ok(true)
 }
 
 pub(crate) async fn set_state(
@@ -91,67 +109,65 @@ pub(crate) async fn set_state(
     to: TokenState,
     ev: &Event,
 ) -> Result<bool> {
-    let mut tx = db.writer().begin().await.map_err(backend_err)?;
     // At most five states: bind them all, padding with one that never matches.
-    let mut states: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    // Revoked and lost are final whatever the caller lists: their seed is gone.
+    let mut states: Vec<&'static str> = from.iter().map(|s| s.as_str()).collect();
     states.resize(5, "-");
     let erase = i64::from(to.is_final());
-    let r = sqlx::query(
-        "UPDATE tokens SET state = $1, sealed_secret = CASE WHEN $2 = 1 THEN '' ELSE sealed_secret END \
-         WHERE id = $3 AND state IN ($4, $5, $6, $7, $8)",
-    )
-    .bind(to.as_str())
-    .bind(erase)
-    .bind(id)
-    .bind(states[0])
-    .bind(states[1])
-    .bind(states[2])
-    .bind(states[3])
-    .bind(states[4])
-    .execute(&mut *tx)
+    let ev = ev.clone();
+    db.write(move |c| {
+        Box::pin(async move {
+            let q = sqlx::query(
+                "UPDATE tokens SET state = $1, sealed_secret = CASE WHEN $2 = 1 THEN '' ELSE sealed_secret END \
+                 WHERE id = $3 AND state IN ($4, $5, $6, $7, $8) AND state NOT IN ('revoked', 'lost')",
+            )
+            .bind(to.as_str())
+            .bind(erase)
+            .bind(id)
+            .bind(states[0])
+            .bind(states[1])
+            .bind(states[2])
+            .bind(states[3])
+            .bind(states[4]);
+            update_one(c, q, &ev).await
+        })
+    })
     .await
-    .map_err(backend_err)?;
-    if r.rows_affected() != 1 {
-        return Ok(false);
-    }
-    crate::audit::append(&mut tx, ev).await?;
-    tx.commit().await.map_err(backend_err)?;
-    Ok(true)
 }
 
 pub(crate) async fn set_label(db: &Db, id: i64, label: Option<&str>, ev: &Event) -> Result<()> {
-    let mut tx = db.writer().begin().await.map_err(backend_err)?;
-    let r = sqlx::query("UPDATE tokens SET label = $1 WHERE id = $2")
-        .bind(label)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend_err)?;
-    if r.rows_affected() != 1 {
-        return Err(StoreError::NotFound);
-    }
-    crate::audit::append(&mut tx, ev).await?;
-    tx.commit().await.map_err(backend_err)
+    let (label, ev) = (label.map(str::to_owned), ev.clone());
+    db.write(move |c| {
+        Box::pin(async move {
+            let q = sqlx::query("UPDATE tokens SET label = $1 WHERE id = $2")
+                .bind(label)
+                .bind(id);
+            // A label on no token is an error, never an audited no-op.
+            if update_one(c, q, &ev).await? {
+                Ok(())
+            } else {
+                Err(StoreError::NotFound)
+            }
+        })
+    })
+    .await
 }
 
 pub(crate) async fn resync(db: &Db, a: &Acceptance, ev: &Event) -> Result<bool> {
-    let mut tx = db.writer().begin().await.map_err(backend_err)?;
-    let r = sqlx::query(
-        "UPDATE tokens SET last_counter = $1, drift = $2, failed_count = 0 \
-         WHERE id = $3 AND state IN ('active', 'disabled') AND (last_counter IS NULL OR last_counter < $1)",
-    )
-    .bind(a.counter)
-    .bind(a.drift)
-    .bind(a.token_id)
-    .execute(&mut *tx)
+    let (a, ev) = (a.clone(), ev.clone());
+    db.write(move |c| {
+        Box::pin(async move {
+            let q = sqlx::query(
+                "UPDATE tokens SET last_counter = $1, drift = $2, failed_count = 0 \
+                 WHERE id = $3 AND state IN ('active', 'disabled') AND (last_counter IS NULL OR last_counter < $1)",
+            )
+            .bind(a.counter)
+            .bind(a.drift)
+            .bind(a.token_id);
+            update_one(c, q, &ev).await
+        })
+    })
     .await
-    .map_err(backend_err)?;
-    if r.rows_affected() != 1 {
-        return Ok(false);
-    }
-    crate::audit::append(&mut tx, ev).await?;
-    tx.commit().await.map_err(backend_err)?;
-    Ok(true)
 }
 
 pub(crate) async fn sealed(db: &Db) -> Result<Vec<SealedRow>> {
@@ -174,13 +190,20 @@ pub(crate) async fn sealed(db: &Db) -> Result<Vec<SealedRow>> {
 }
 
 pub(crate) async fn reseal(db: &Db, id: i64, old: &str, new: &str) -> Result<bool> {
-    let r =
-        sqlx::query("UPDATE tokens SET sealed_secret = $1 WHERE id = $2 AND sealed_secret = $3")
+    let (old, new) = (old.to_owned(), new.to_owned());
+    db.write(move |c| {
+        Box::pin(async move {
+            let r = sqlx::query(
+                "UPDATE tokens SET sealed_secret = $1 WHERE id = $2 AND sealed_secret = $3",
+            )
             .bind(new)
             .bind(id)
             .bind(old)
-            .execute(db.writer())
+            .execute(&mut *c)
             .await
             .map_err(backend_err)?;
-    Ok(r.rows_affected() == 1)
+            Ok(r.rows_affected() == 1)
+        })
+    })
+    .await
 }

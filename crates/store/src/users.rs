@@ -8,27 +8,32 @@ pub(crate) async fn create(db: &Db, u: &NewUser, now: Timestamp, ev: &Event) -> 
     let username = u
         .username
         .as_ref()
-        .ok_or_else(|| StoreError::Backend("username missing".into()))?;
-    let mut tx = db.writer().begin().await.map_err(backend_err)?;
-    let sql = format!(
-        "INSERT INTO users (username, display_name, email, phone, password_hash, failed_count, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 0, $6, $6) RETURNING {}",
-        rows::USER_COLUMNS
-    );
-    let row = sqlx::query(&sql)
-        .bind(username.as_str())
-        .bind(&u.display_name)
-        .bind(&u.email)
-        .bind(&u.phone)
-        .bind(&u.password_hash)
-        .bind(now.0)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend_err)?;
-    let user = rows::user(&row)?;
-    crate::audit::append(&mut tx, ev).await?;
-    tx.commit().await.map_err(backend_err)?;
-    Ok(user)
+        .ok_or_else(|| StoreError::Backend("username missing".into()))?
+        .to_string();
+    let (u, ev) = (u.clone(), ev.clone());
+    db.write(move |c| {
+        Box::pin(async move {
+            let sql = format!(
+                "INSERT INTO users (username, display_name, email, phone, password_hash, failed_count, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, 0, $6, $6) RETURNING {}",
+                rows::USER_COLUMNS
+            );
+            let row = sqlx::query(&sql)
+                .bind(username)
+                .bind(u.display_name)
+                .bind(u.email)
+                .bind(u.phone)
+                .bind(u.password_hash)
+                .bind(now.0)
+                .fetch_one(&mut *c)
+                .await
+                .map_err(backend_err)?;
+            let user = rows::user(&row)?;
+            crate::audit::append(c, &ev).await?;
+            Ok(user)
+        })
+    })
+    .await
 }
 
 pub(crate) async fn by_name(db: &Db, username: &str) -> Result<Option<User>> {
@@ -86,74 +91,79 @@ pub(crate) async fn update(
     now: Timestamp,
     ev: &Event,
 ) -> Result<User> {
-    let mut tx = db.writer().begin().await.map_err(backend_err)?;
-    // Each field: keep it when its flag is 0, otherwise take the new value (possibly NULL).
-    let sql = format!(
-        "UPDATE users SET \
-           display_name = CASE WHEN $1 = 1 THEN $2 ELSE display_name END, \
-           email = CASE WHEN $3 = 1 THEN $4 ELSE email END, \
-           phone = CASE WHEN $5 = 1 THEN $6 ELSE phone END, \
-           password_hash = CASE WHEN $7 = 1 THEN $8 ELSE password_hash END, \
-           updated_at = $9 \
-         WHERE id = $10 RETURNING {}",
-        rows::USER_COLUMNS
-    );
-    let flag = |o: &Option<Option<String>>| i64::from(o.is_some());
-    let val = |o: &Option<Option<String>>| o.clone().flatten();
-    let row = sqlx::query(&sql)
-        .bind(flag(&p.display_name))
-        .bind(val(&p.display_name))
-        .bind(flag(&p.email))
-        .bind(val(&p.email))
-        .bind(flag(&p.phone))
-        .bind(val(&p.phone))
-        .bind(flag(&p.password_hash))
-        .bind(val(&p.password_hash))
-        .bind(now.0)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend_err)?
-        .ok_or(StoreError::NotFound)?;
-    let user = rows::user(&row)?;
-    crate::audit::append(&mut tx, ev).await?;
-    tx.commit().await.map_err(backend_err)?;
-    Ok(user)
+    let (p, ev) = (p.clone(), ev.clone());
+    db.write(move |c| {
+        Box::pin(async move {
+            // Each field: kept when its flag is 0, otherwise the new value (possibly NULL).
+            let sql = format!(
+                "UPDATE users SET \
+                   display_name = CASE WHEN $1 = 1 THEN $2 ELSE display_name END, \
+                   email = CASE WHEN $3 = 1 THEN $4 ELSE email END, \
+                   phone = CASE WHEN $5 = 1 THEN $6 ELSE phone END, \
+                   password_hash = CASE WHEN $7 = 1 THEN $8 ELSE password_hash END, \
+                   updated_at = $9 \
+                 WHERE id = $10 RETURNING {}",
+                rows::USER_COLUMNS
+            );
+            let flag = |o: &Option<Option<String>>| i64::from(o.is_some());
+            let row = sqlx::query(&sql)
+                .bind(flag(&p.display_name))
+                .bind(p.display_name.clone().flatten())
+                .bind(flag(&p.email))
+                .bind(p.email.clone().flatten())
+                .bind(flag(&p.phone))
+                .bind(p.phone.clone().flatten())
+                .bind(flag(&p.password_hash))
+                .bind(p.password_hash.clone().flatten())
+                .bind(now.0)
+                .bind(id)
+                .fetch_optional(&mut *c)
+                .await
+                .map_err(backend_err)?
+                .ok_or(StoreError::NotFound)?;
+            let user = rows::user(&row)?;
+            crate::audit::append(c, &ev).await?;
+            Ok(user)
+        })
+    })
+    .await
 }
 
 pub(crate) async fn delete(db: &Db, id: i64, ev: &Event) -> Result<()> {
-    let mut tx = db.writer().begin().await.map_err(backend_err)?;
-    // Revoked tokens stay as rows for the audit trail, without owner or seed.
-    sqlx::query("UPDATE tokens SET state = 'revoked', user_id = NULL, sealed_secret = '' WHERE user_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend_err)?;
-    let gone = sqlx::query("DELETE FROM users WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend_err)?;
-    if gone.rows_affected() != 1 {
-        return Err(StoreError::NotFound);
-    }
-    crate::audit::append(&mut tx, ev).await?;
-    tx.commit().await.map_err(backend_err)
+    let ev = ev.clone();
+    db.write(move |c| {
+        Box::pin(async move {
+            // Revoked tokens stay as rows for the audit trail, without owner or seed.
+            sqlx::query("UPDATE tokens SET state = 'revoked', user_id = NULL, sealed_secret = '' WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *c)
+                .await
+                .map_err(backend_err)?;
+            let gone = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *c).await.map_err(backend_err)?;
+            if gone.rows_affected() != 1 {
+                return Err(StoreError::NotFound);
+            }
+            crate::audit::append(c, &ev).await
+        })
+    })
+    .await
 }
 
 pub(crate) async fn unlock(db: &Db, id: i64, now: Timestamp, ev: &Event) -> Result<()> {
-    let mut tx = db.writer().begin().await.map_err(backend_err)?;
-    let r = sqlx::query(
-        "UPDATE users SET failed_count = 0, locked_until = NULL, updated_at = $1 WHERE id = $2",
-    )
-    .bind(now.0)
-    .bind(id)
-    .execute(&mut *tx)
+    let ev = ev.clone();
+    db.write(move |c| {
+        Box::pin(async move {
+            let r = sqlx::query("UPDATE users SET failed_count = 0, locked_until = NULL, updated_at = $1 WHERE id = $2")
+                .bind(now.0)
+                .bind(id)
+                .execute(&mut *c)
+                .await
+                .map_err(backend_err)?;
+            if r.rows_affected() != 1 {
+                return Err(StoreError::NotFound);
+            }
+            crate::audit::append(c, &ev).await
+        })
+    })
     .await
-    .map_err(backend_err)?;
-    if r.rows_affected() != 1 {
-        return Err(StoreError::NotFound);
-    }
-    crate::audit::append(&mut tx, ev).await?;
-    tx.commit().await.map_err(backend_err)
 }

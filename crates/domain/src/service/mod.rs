@@ -2,6 +2,8 @@
 //! the CLI all call these; none of them touch the store directly.
 
 mod api_keys;
+mod challenges;
+mod enrollment;
 mod first_factor;
 mod keys;
 mod tokens;
@@ -12,11 +14,14 @@ use std::sync::Arc;
 
 use ichido_crypto::{Keyring, password::Cost};
 
+use crate::challenge::ChallengePolicy;
 use crate::clock::Clock;
+use crate::notify::{Delivery, NoDelivery, Templates};
 use crate::policy::Policy;
 use crate::store::Store;
 
 pub use api_keys::NewApiKey;
+pub use challenges::{ChallengeError, ChallengeRequest, Channel, Issued, OcraQuestion};
 pub use tokens::{EnrollRequest, Enrolled};
 pub use users::CreateUserRequest;
 pub use validation::Outcome;
@@ -29,6 +34,14 @@ pub struct Ichido<S: Store> {
     clock: Arc<dyn Clock>,
     policy: Arc<Policy>,
     settings: Arc<Settings>,
+    out_of_band: Arc<OutOfBand>,
+}
+
+/// How email and SMS codes leave and what they say.
+struct OutOfBand {
+    delivery: Arc<dyn Delivery>,
+    policy: ChallengePolicy,
+    templates: Templates,
 }
 
 /// Choices that are not validation policy.
@@ -62,7 +75,38 @@ impl<S: Store> Ichido<S> {
             clock,
             policy: Arc::new(policy),
             settings: Arc::new(settings),
+            out_of_band: Arc::new(OutOfBand {
+                delivery: Arc::new(NoDelivery),
+                policy: ChallengePolicy::default(),
+                templates: Templates::default(),
+            }),
         }
+    }
+    /// Sets how email and SMS codes are sent, made and worded.
+    pub fn with_out_of_band(
+        mut self,
+        delivery: Arc<dyn Delivery>,
+        policy: ChallengePolicy,
+        templates: Templates,
+    ) -> Self {
+        self.out_of_band = Arc::new(OutOfBand {
+            delivery,
+            policy,
+            templates,
+        });
+        self
+    }
+    pub fn challenge_policy(&self) -> &ChallengePolicy {
+        &self.out_of_band.policy
+    }
+    pub fn templates(&self) -> &Templates {
+        &self.out_of_band.templates
+    }
+    pub fn delivery(&self) -> &dyn Delivery {
+        self.out_of_band.delivery.as_ref()
+    }
+    pub fn default_issuer(&self) -> &str {
+        &self.settings.default_issuer
     }
     pub fn policy(&self) -> &Policy {
         &self.policy

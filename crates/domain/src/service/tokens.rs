@@ -16,6 +16,13 @@ pub struct EnrollRequest {
     pub algorithm: Option<String>,
     pub digits: Option<u8>,
     pub period: Option<u64>,
+    /// OCRA tokens: the suite, e.g. `OCRA-1:HOTP-SHA1-6:QN08`.
+    pub ocra_suite: Option<String>,
+    /// Email and SMS tokens: where codes go (default: the user's email or phone).
+    pub address: Option<String>,
+    /// A known seed to import (hardware tokens), hex or base32.
+    pub secret_hex: Option<String>,
+    pub secret: Option<String>,
 }
 
 /// A new pending token and the only copy of its seed that ever leaves the server.
@@ -68,8 +75,27 @@ impl<S: Store> Ichido<S> {
         username: &str,
         req: EnrollRequest,
     ) -> Result<Enrolled, Error> {
-        let kind = TokenKind::parse(&req.kind)
-            .ok_or_else(|| Error::invalid("invalid_type", "type must be \"totp\" or \"hotp\""))?;
+        let kind = TokenKind::parse(&req.kind).ok_or_else(|| {
+            Error::invalid(
+                "invalid_type",
+                "type must be \"totp\", \"hotp\", \"ocra\", \"email\" or \"sms\"",
+            )
+        })?;
+        if kind.is_out_of_band() {
+            return Err(Error::invalid(
+                "invalid_type",
+                "email and sms tokens are enrolled by sending a first code",
+            ));
+        }
+        if kind == TokenKind::Ocra || req.secret.is_some() || req.secret_hex.is_some() {
+            return self.enroll_seeded(ctx, username, kind, req).await;
+        }
+        if req.ocra_suite.is_some() || req.address.is_some() {
+            return Err(Error::invalid(
+                "invalid_field",
+                "ocra_suite and address belong to ocra, email and sms tokens",
+            ));
+        }
         let algorithm = match &req.algorithm {
             Some(a) => a
                 .parse::<Algorithm>()
@@ -111,6 +137,8 @@ impl<S: Store> Ichido<S> {
                 issuer: Some(issuer.clone()),
                 sealed_secret: sealed.to_text(),
                 pending_until: Some(now.plus_secs(self.policy.pending_seconds)),
+                ocra_suite: None,
+                address: None,
             };
             let ev = Event::new(ctx, now, "token.enroll", "success")
                 .user(username)
@@ -137,6 +165,12 @@ impl<S: Store> Ichido<S> {
     /// is active its seed never leaves the server again.
     pub async fn pending_uri(&self, serial: &str) -> Result<String, Error> {
         let t = self.token(serial).await?;
+        if !t.params.kind.is_oath() {
+            return Err(Error::conflict(
+                "no_key_uri",
+                "only hotp and totp tokens have a Key URI",
+            ));
+        }
         if t.state != TokenState::Pending || t.pending_until.is_some_and(|u| u <= self.clock.now())
         {
             return Err(Error::conflict(
@@ -186,6 +220,9 @@ impl<S: Store> Ichido<S> {
                 "the enrollment expired; enroll the token again",
             ));
         }
+        if !t.params.kind.is_oath() {
+            return self.activate_by_challenge(ctx, &t, &username, code).await;
+        }
         let secret = self.open_secret(&t)?;
         let matched = Code::parse(code, t.params.digits)
             .ok()
@@ -203,6 +240,7 @@ impl<S: Store> Ichido<S> {
                         .hotp()
                         .verify(&secret, &c, 0, self.policy.hotp_look_ahead)
                 }
+                _ => None,
             });
         let Some(v) = matched else {
             self.store.append_audit(&fail("wrong_code")).await?;
@@ -344,6 +382,12 @@ impl<S: Store> Ichido<S> {
         let t = self.token(serial).await?;
         let username = self.owner_name(&t).await?;
         let now = self.clock.now();
+        if !t.params.kind.is_oath() {
+            return Err(Error::conflict(
+                "invalid_type",
+                "only hotp and totp tokens can be resynchronised",
+            ));
+        }
         if !matches!(t.state, TokenState::Active | TokenState::Disabled) {
             return Err(Error::conflict(
                 "invalid_state",
@@ -391,6 +435,7 @@ impl<S: Store> Ichido<S> {
                             .then(|| (next, next as i64 - totp.step(now.unix_secs()) as i64))
                     })
             }
+            _ => None,
         };
         let Some((counter, drift)) = found else {
             let ev = Event::new(ctx, now, "token.resync", "failure")
@@ -423,11 +468,17 @@ impl<S: Store> Ichido<S> {
     }
 }
 
-fn key_uri(p: &OathParams, issuer: &str, account: &str, secret: Secret, counter: u64) -> KeyUri {
+pub(super) fn key_uri(
+    p: &OathParams,
+    issuer: &str,
+    account: &str,
+    secret: Secret,
+    counter: u64,
+) -> KeyUri {
     KeyUri {
         kind: match p.kind {
             TokenKind::Totp => UriKind::Totp { period: p.period },
-            TokenKind::Hotp => UriKind::Hotp { counter },
+            _ => UriKind::Hotp { counter },
         },
         issuer: Some(issuer.to_owned()),
         account: account.to_owned(),

@@ -71,7 +71,7 @@ impl<S: Store> Ichido<S> {
         }
 
         let mut replayed = false;
-        for t in &tokens {
+        for t in tokens.iter().filter(|t| t.params.kind.is_oath()) {
             let Ok(c) = Code::parse(code, t.params.digits) else {
                 continue;
             };
@@ -101,6 +101,9 @@ impl<S: Store> Ichido<S> {
                 None => replayed |= self.verify_any(t, &secret, &c, now.unix_secs()),
             }
         }
+        if let Some(accepted) = self.accept_open_challenge(ctx, &user, code, now).await? {
+            return Ok(accepted);
+        }
         fail(if replayed { "replay" } else { "wrong_code" }).await
     }
 
@@ -125,6 +128,7 @@ impl<S: Store> Ichido<S> {
                 last.map_or(0, |l| l + 1),
                 self.policy.hotp_look_ahead,
             ),
+            _ => None,
         }
     }
 
@@ -147,6 +151,7 @@ impl<S: Store> Ichido<S> {
                     .verify(secret, c, last - back, back)
                     .is_some()
             }
+            _ => false,
         }
     }
 }

@@ -1,0 +1,64 @@
+//! One storage conformance suite, run on SQLite and on PostgreSQL: each
+//! scenario is written once against the `Store` port and generated as
+//! `sqlite::<scenario>` and `postgres::<scenario>`, so `cargo test sqlite::`
+//! or `cargo test postgres::` runs one backend.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod audit;
+mod schema;
+mod tokens;
+mod users;
+mod validation;
+
+/// `area::scenario(input) on shape;` — the input is a connected `db` or the
+/// `url` of an empty database; the shape is SQLite's (`Memory` when the
+/// scenario is sequential, `File` when it needs concurrency or a reopen).
+macro_rules! on_both_backends {
+    ($($area:ident::$scenario:ident($input:ident) on $shape:ident;)*) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $scenario() {
+                    crate::common::on_sqlite(crate::common::Sqlite::$shape, |url| async move {
+                        crate::$area::$scenario(on_both_backends!(@$input url)).await
+                    })
+                    .await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $scenario() {
+                    crate::common::on_postgres(|url| async move {
+                        crate::$area::$scenario(on_both_backends!(@$input url)).await
+                    })
+                    .await;
+                }
+            )*
+        }
+    };
+    (@db $url:ident) => { crate::common::connect(&$url).await };
+    (@url $url:ident) => { $url };
+}
+
+on_both_backends! {
+    users::user_create_get_list_update_delete(db) on Memory;
+    users::delete_user_revokes_and_unassigns_tokens(db) on File;
+    users::api_keys_create_find_count(db) on Memory;
+    validation::accept_advances_once_and_never_again(db) on Memory;
+    validation::concurrent_accepts_of_one_counter_yield_exactly_one(db) on File;
+    validation::accept_is_refused_for_a_token_not_active(db) on Memory;
+    validation::failures_count_and_lock_at_the_limit(db) on File;
+    validation::concurrent_failures_are_all_counted(db) on File;
+    tokens::token_state_transitions_are_conditional(db) on Memory;
+    tokens::activate_only_pending_and_unexpired(db) on Memory;
+    tokens::reseal_replaces_only_the_expected_value(db) on Memory;
+    audit::every_change_appends_one_chained_audit_event(db) on File;
+    audit::concurrent_audit_appends_keep_the_chain_intact(db) on File;
+    audit::concurrent_failed_changes_append_nothing(db) on File;
+    audit::audit_events_filters_and_pages(db) on Memory;
+    schema::schema_migration_is_idempotent(url) on File;
+}
