@@ -1,0 +1,100 @@
+//! The REST API under `/v1`. Handlers are thin: the caller's role is checked
+//! by the extractor, the body by serde, the rest by one service call.
+
+pub mod audit;
+pub mod auth;
+pub mod challenges;
+pub mod error;
+pub mod ops;
+pub mod tokens;
+pub mod users;
+pub mod validate;
+pub mod wire;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Ichido", description = "Multi-factor authentication server: tokens, validation, audit."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "users"), (name = "tokens"), (name = "validation"), (name = "audit"), (name = "operations")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An Ichido API key"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The routes and, collected from them, the OpenAPI document.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(users::create_user, users::list_users))
+        .routes(routes!(
+            users::get_user,
+            users::patch_user,
+            users::delete_user
+        ))
+        .routes(routes!(users::unlock_user))
+        .routes(routes!(users::user_history))
+        .routes(routes!(tokens::create_token, tokens::list_tokens))
+        .routes(routes!(
+            tokens::get_token,
+            tokens::patch_token,
+            tokens::revoke_token
+        ))
+        .routes(routes!(tokens::activate_token))
+        .routes(routes!(tokens::disable_token))
+        .routes(routes!(tokens::enable_token))
+        .routes(routes!(tokens::resync_token))
+        .routes(routes!(tokens::token_qr_svg))
+        .routes(routes!(tokens::token_qr_png))
+        .routes(routes!(validate::validate))
+        .routes(routes!(challenges::create_challenge))
+        .routes(routes!(audit::list_audit))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+        .split_for_parts()
+}
+
+pub fn router(state: AppState) -> Router {
+    let (routes, openapi) = api();
+    let doc = serde_json::to_string(&openapi).unwrap_or_default();
+    let max_body = state.config.max_body_bytes;
+    routes
+        .route(
+            "/openapi.json",
+            get(move || async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    doc,
+                )
+            }),
+        )
+        .fallback(error::not_found)
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}

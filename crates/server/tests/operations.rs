@@ -1,0 +1,128 @@
+//! The operational surface: OpenAPI, health, readiness, metrics, rate limits.
+
+mod common;
+
+use common::{Backend, TestServer, totp};
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn openapi_document_is_generated_from_every_route() {
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    let (st, doc) = s.call("GET", "/openapi.json", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/v1/users",
+        "/v1/users/{username}",
+        "/v1/users/{username}/unlock",
+        "/v1/users/{username}/history",
+        "/v1/users/{username}/tokens",
+        "/v1/tokens/{serial}",
+        "/v1/tokens/{serial}/activate",
+        "/v1/tokens/{serial}/resync",
+        "/v1/tokens/{serial}/qr.svg",
+        "/v1/validate",
+        "/v1/audit",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing from /openapi.json");
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    let validator = s.api_key("validator").await;
+    assert_eq!(
+        s.call("GET", "/healthz", None, None).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(s.call("GET", "/readyz", None, None).await.0, StatusCode::OK);
+    let (_, secret) = s.user_with_totp("kim").await;
+    s.clock.advance_secs(30);
+    s.validate(&validator, "kim", &totp(&secret, s.now_secs()))
+        .await;
+    s.validate(&validator, "kim", "000000").await;
+    s.validate(&validator, "kim", "000001").await;
+    let text = s
+        .http
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("ichido_validations_total{result=\"accept\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ichido_validations_total{result=\"reject\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ichido_validation_duration_seconds_count 3"),
+        "{text}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn rate_limit_per_address_answers_429_with_retry_after() {
+    let s = TestServer::start_with(Backend::Sqlite, |c| {
+        c.rate_limit.per_second = 1;
+        c.rate_limit.burst = 3;
+    })
+    .await
+    .unwrap();
+    let validator = s.api_key("validator").await;
+    s.create_user("lee").await;
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let r = s
+            .http
+            .post(format!("{}/v1/validate", s.base))
+            .bearer_auth(&validator)
+            .json(&json!({"username": "lee", "code": "123456"}))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(r.headers().contains_key("retry-after"));
+        }
+        statuses.push(r.status());
+    }
+    assert_eq!(&statuses[..3], &[StatusCode::OK; 3]);
+    assert_eq!(statuses[4], StatusCode::TOO_MANY_REQUESTS);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn every_change_is_in_the_audit_log_with_actor_and_address() {
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    let (serial, _) = s.user_with_totp("mia").await;
+    let (_, b) = s.get("/v1/audit?limit=10").await;
+    let actions: Vec<_> = b["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &actions[..3],
+        ["token.activate", "token.enroll", "user.create"]
+    );
+    let e = &b["events"][0];
+    assert_eq!(e["serial"], serial);
+    assert_eq!(e["username"], "mia");
+    assert_eq!(e["actor"], "apikey:bootstrap-admin");
+    assert_eq!(e["client_ip"], "127.0.0.1");
+    assert_eq!(e["result"], "success");
+    s.stop().await;
+}
