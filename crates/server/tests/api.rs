@@ -743,6 +743,21 @@ async fn user_update_and_delete(backend: Backend) {
         .call("POST", "/v1/validate", Some(&validator), Some(body))
         .await;
     assert_eq!(r, json!({"result": "reject"}));
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let body = json!({"username": "judy", "code": wrong, "password": "hunter2!"});
+    let (_, r) = s
+        .call("POST", "/v1/validate", Some(&validator), Some(body))
+        .await;
+    assert_eq!(
+        r,
+        json!({"result": "reject"}),
+        "the caller cannot tell which factor failed"
+    );
+    assert_eq!(
+        audit_reasons(&s, "judy").await[..2],
+        ["wrong_code_after_password", "wrong_password"],
+        "the audit log can"
+    );
     let body = json!({"username": "judy", "code": code, "password": "hunter2!"});
     let (_, r) = s
         .call("POST", "/v1/validate", Some(&validator), Some(body))

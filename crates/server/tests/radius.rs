@@ -73,7 +73,7 @@ async fn wrong_code_is_rejected_audited_with_the_nas_and_counted() {
     let e = &rejects[0].event;
     assert_eq!(
         (e.result.as_str(), e.reason.as_deref()),
-        ("reject", Some("wrong_code"))
+        ("reject", Some("wrong_code_after_password"))
     );
     assert_eq!(e.actor, "radius:vpn");
     assert_eq!(

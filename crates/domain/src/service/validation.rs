@@ -104,7 +104,14 @@ impl<S: Store> Ichido<S> {
         if let Some(accepted) = self.accept_open_challenge(ctx, &user, code, now).await? {
             return Ok(accepted);
         }
-        fail(if replayed { "replay" } else { "wrong_code" }).await
+        // A right password with a wrong code is worth telling the user about:
+        // someone may know their password.
+        let reason = match (replayed, pw.is_some()) {
+            (true, _) => "replay",
+            (false, true) => "wrong_code_after_password",
+            (false, false) => "wrong_code",
+        };
+        fail(reason).await
     }
 
     /// A match strictly after the last accepted counter or step.
