@@ -221,7 +221,7 @@ impl<S: Store> Ichido<S> {
                 .active_tokens(user.id)
                 .await?
                 .into_iter()
-                .filter(wanted)
+                .filter(|t| wanted(t) && t.valid_at(self.clock.now()))
                 .collect(),
         })
     }
@@ -425,35 +425,12 @@ impl<S: Store> Ichido<S> {
     ) -> Result<Outcome, Error> {
         let now = self.clock.now();
         let event = |result: &str| Event::new(ctx, now, "validate", result).user(username);
-        let Some(user) = self.store.user_by_name(username).await? else {
-            self.store
-                .append_audit(&event("reject").reason("unknown_user"))
-                .await?;
+        let Some(user) = self.user_to_validate(&event("reject")).await? else {
             return Ok(Outcome::Reject);
         };
-        if user.is_locked(now) {
-            self.store
-                .append_audit(&event("reject").reason("locked"))
-                .await?;
-            return Ok(Outcome::Reject);
-        }
-        let fail = |reason: &'static str| {
-            let f = self.failure(&user, now);
-            async move {
-                self.store
-                    .record_failure(&f, &event("reject").reason(reason))
-                    .await?;
-                Ok(Outcome::Reject)
-            }
-        };
-        if let Some(pw) = pw {
-            let ok = user
-                .password_hash
-                .as_deref()
-                .is_some_and(|h| password::verify(pw, h));
-            if !ok {
-                return fail("wrong_password").await;
-            }
+        let fail = |reason: &'static str| self.reject(&user, event("reject").reason(reason), now);
+        if !super::validation::password_matches(&user, pw) {
+            return fail("wrong_password").await;
         }
         let rows: Vec<Challenge> = self
             .store

@@ -6,10 +6,21 @@ use ichido_otp::{Code, Verified};
 
 use super::Ichido;
 use crate::audit::{Context, Event};
+use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::ids::Serial;
-use crate::store::{Acceptance, Failure, Store};
+use crate::store::{Acceptance, Store};
 use crate::token::{Token, TokenKind};
+use crate::user::User;
+
+/// A password given with a code must be the user's; none given is no check.
+pub(super) fn password_matches(user: &User, pw: Option<&str>) -> bool {
+    pw.is_none_or(|pw| {
+        user.password_hash
+            .as_deref()
+            .is_some_and(|h| password::verify(pw, h))
+    })
+}
 
 /// What the caller learns. A reject never says why; the audit log does.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,42 +40,17 @@ impl<S: Store> Ichido<S> {
         let now = self.clock.now();
         let event = |result: &str| Event::new(ctx, now, "validate", result).user(username);
 
-        let Some(user) = self.store.user_by_name(username).await? else {
-            self.store
-                .append_audit(&event("reject").reason("unknown_user"))
-                .await?;
+        let Some(user) = self.user_to_validate(&event("reject")).await? else {
             return Ok(Outcome::Reject);
         };
-        if user.is_locked(now) {
-            self.store
-                .append_audit(&event("reject").reason("locked"))
-                .await?;
-            return Ok(Outcome::Reject);
+        let mut tokens = self.store.active_tokens(user.id).await?;
+        tokens.retain(|t| t.valid_at(now));
+        let fail = |reason: &'static str| self.reject(&user, event("reject").reason(reason), now);
+        if !password_matches(&user, pw) {
+            return fail("wrong_password").await;
         }
-        let tokens = self.store.active_tokens(user.id).await?;
-        let fail = |reason: &'static str| {
-            let f = Failure {
-                user_id: user.id,
-                max_failures: self.policy.max_failures,
-                lock_until: now.plus_secs(self.policy.lockout_seconds),
-                now,
-            };
-            async move {
-                self.store
-                    .record_failure(&f, &event("reject").reason(reason))
-                    .await?;
-                Ok(Outcome::Reject)
-            }
-        };
-
-        if let Some(pw) = pw {
-            let ok = user
-                .password_hash
-                .as_deref()
-                .is_some_and(|h| password::verify(pw, h));
-            if !ok {
-                return fail("wrong_password").await;
-            }
+        if let Some(accepted) = self.accept_recovery_code(ctx, &user, code, now).await? {
+            return Ok(accepted);
         }
         if tokens.is_empty() {
             return fail("no_active_token").await;
@@ -112,6 +98,34 @@ impl<S: Store> Ichido<S> {
             (false, false) => "wrong_code",
         };
         fail(reason).await
+    }
+
+    /// The user a validation may be tried for. An unknown or locked user is
+    /// audited here (on `reject`, an event for the user) and gets `None`.
+    pub(super) async fn user_to_validate(&self, reject: &Event) -> Result<Option<User>, Error> {
+        let username = reject.username.as_deref().unwrap_or_default();
+        let reason = match self.store.user_by_name(username).await? {
+            None => "unknown_user",
+            Some(user) if user.is_locked(reject.at) => "locked",
+            Some(user) => return Ok(Some(user)),
+        };
+        self.store
+            .append_audit(&reject.clone().reason(reason))
+            .await?;
+        Ok(None)
+    }
+
+    /// Counts a failed attempt toward the user's lockout and answers reject.
+    pub(super) async fn reject(
+        &self,
+        user: &User,
+        event: Event,
+        now: Timestamp,
+    ) -> Result<Outcome, Error> {
+        self.store
+            .record_failure(&self.failure(user, now), &event)
+            .await?;
+        Ok(Outcome::Reject)
     }
 
     /// A match strictly after the last accepted counter or step.
