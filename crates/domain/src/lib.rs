@@ -9,6 +9,7 @@ pub mod error;
 pub mod ids;
 pub mod notify;
 pub mod policy;
+pub mod recovery;
 pub mod service;
 pub mod store;
 pub mod token;

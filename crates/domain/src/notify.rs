@@ -168,6 +168,8 @@ pub enum Notice {
     TokenRevoked,
     TokenLost,
     PasswordChanged,
+    BackupCodeUsed,
+    EmergencyCodeUsed,
 }
 
 impl Notice {
@@ -181,6 +183,8 @@ impl Notice {
             Notice::TokenRevoked => "token_revoked",
             Notice::TokenLost => "token_lost",
             Notice::PasswordChanged => "password_changed",
+            Notice::BackupCodeUsed => "backup_code_used",
+            Notice::EmergencyCodeUsed => "emergency_code_used",
         }
     }
 
@@ -197,6 +201,10 @@ impl Notice {
             Notice::TokenRevoked => "An authentication token of your account was revoked",
             Notice::TokenLost => "An authentication token of your account was marked lost",
             Notice::PasswordChanged => "Your password was changed",
+            Notice::BackupCodeUsed => "One of your backup codes was used to sign in",
+            Notice::EmergencyCodeUsed => {
+                "Your emergency unlock code was used to sign in; your administrators were told"
+            }
         }
     }
 
@@ -218,6 +226,8 @@ impl Notice {
             ("token.revoke", "success") => Notice::TokenRevoked,
             ("token.lost", "success") => Notice::TokenLost,
             ("user.update.password", "success") => Notice::PasswordChanged,
+            ("backup.use", "success") => Notice::BackupCodeUsed,
+            ("emergency.use", "success") => Notice::EmergencyCodeUsed,
             _ => return None,
         })
     }

@@ -50,7 +50,9 @@ pub struct SealedRow {
     pub sealed_secret: String,
 }
 
-pub trait Store: Clone + Send + Sync + 'static {
+/// Recovery (backup codes, lost tokens, import, reports) is a port of its
+/// own in `recovery`; every store implements both.
+pub trait Store: crate::recovery::RecoveryStore + Clone + Send + Sync + 'static {
     // Users
     fn create_user(
         &self,

@@ -148,9 +148,16 @@ pub struct Token {
     pub ocra_suite: Option<String>,
     /// Where an email or SMS token's codes go, fixed at enrollment.
     pub address: Option<String>,
+    /// Outside `[valid_from, valid_until)` the token never matches.
+    pub valid_from: Option<Timestamp>,
+    pub valid_until: Option<Timestamp>,
 }
 
 impl Token {
+    /// Whether `now` lies within the token's validity period.
+    pub fn valid_at(&self, now: Timestamp) -> bool {
+        self.valid_from.is_none_or(|f| f <= now) && self.valid_until.is_none_or(|u| now < u)
+    }
     /// Associated data binding a sealed seed to its token row.
     pub fn secret_aad(serial: &Serial) -> Vec<u8> {
         format!("ichido:token:secret:{serial}").into_bytes()

@@ -5,6 +5,7 @@ pub mod app;
 pub mod config;
 pub mod delivery;
 pub mod http;
+pub mod import;
 pub mod logging;
 pub mod metrics;
 pub mod radius;

@@ -36,6 +36,9 @@ enum Command {
     Code(commands::code::CodeCommand),
     /// Print an otpauth:// Key URI and optionally write its QR code.
     Uri(commands::uri::UriArgs),
+    /// Import hardware tokens from seed files.
+    #[command(subcommand)]
+    Tokens(commands::tokens::TokensCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -47,6 +50,7 @@ fn main() -> std::process::ExitCode {
         Command::Audit(cmd) => commands::audit::run(&cli.config, cmd),
         Command::Code(cmd) => commands::code::run(cmd),
         Command::Uri(args) => commands::uri::run(args),
+        Command::Tokens(cmd) => commands::tokens::run(&cli.config, cmd),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -101,6 +101,7 @@ pub(crate) async fn consume(db: &Db, k: &Consume, evs: &[Event]) -> Result<bool>
                    AND EXISTS (SELECT 1 FROM tokens t WHERE t.id = $3 AND t.user_id = $4 \
                      AND t.state = CASE WHEN $5 = 1 THEN 'pending' ELSE 'active' END \
                      AND ($5 = 0 OR t.pending_until IS NULL OR t.pending_until > $1) \
+                     AND (t.valid_from IS NULL OR t.valid_from <= $1) AND (t.valid_until IS NULL OR t.valid_until > $1) \
                      AND ($6 IS NULL OR t.last_counter IS NULL OR t.last_counter < $6)) \
                    AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = $4 AND u.locked_until > $1)",
             )

@@ -11,6 +11,7 @@ mod audit;
 mod challenges;
 mod connect;
 mod migrate;
+mod recovery;
 mod rows;
 mod store_impl;
 mod tokens;

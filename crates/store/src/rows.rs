@@ -14,7 +14,7 @@ pub(crate) const USER_COLUMNS: &str = "id, username, display_name, email, phone,
 
 pub(crate) const TOKEN_COLUMNS: &str = "id, serial, user_id, kind, algorithm, digits, period, state, label, issuer, \
      sealed_secret, last_counter, drift, failed_count, created_at, activated_at, last_used_at, pending_until, \
-     ocra_suite, address";
+     ocra_suite, address, valid_from, valid_until";
 
 pub(crate) const AUDIT_COLUMNS: &str = "seq, at, actor, action, username, serial, client_ip, user_agent, result, reason, prev_hash, hash";
 
@@ -82,6 +82,8 @@ pub(crate) fn token(row: &AnyRow) -> Result<Token, StoreError> {
         pending_until: ts(row, "pending_until")?,
         ocra_suite: get(row, "ocra_suite")?,
         address: get(row, "address")?,
+        valid_from: ts(row, "valid_from")?,
+        valid_until: ts(row, "valid_until")?,
     })
 }
 

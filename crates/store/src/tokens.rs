@@ -96,7 +96,11 @@ pub(crate) async fn activate(db: &Db, a: &Acceptance, ev: &Event) -> Result<bool
             .bind(a.drift)
             .bind(a.now.0)
             .bind(a.token_id);
-            update_one(c, q, &ev).await
+            if !update_one(c, q, &ev).await? {
+                return Ok(false);
+            }
+            crate::recovery::revoke_replaced(c, a.token_id, &ev).await?;
+            Ok(true)
         })
     })
     .await

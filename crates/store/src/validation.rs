@@ -16,6 +16,7 @@ pub(crate) async fn accept(db: &Db, a: &Acceptance, ev: &Event) -> Result<bool> 
             let advanced = sqlx::query(
                 "UPDATE tokens SET last_counter = $1, drift = $2, last_used_at = $3, failed_count = 0 \
                  WHERE id = $4 AND state = 'active' AND (last_counter IS NULL OR last_counter < $1) \
+                   AND (valid_from IS NULL OR valid_from <= $3) AND (valid_until IS NULL OR valid_until > $3) \
                    AND NOT EXISTS (SELECT 1 FROM users WHERE id = $5 AND locked_until > $3)",
             )
             .bind(a.counter)

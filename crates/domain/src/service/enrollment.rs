@@ -314,5 +314,7 @@ fn unsaved_token(t: &NewToken, now: crate::clock::Timestamp) -> Token {
         pending_until: t.pending_until,
         ocra_suite: None,
         address: t.address.clone(),
+        valid_from: None,
+        valid_until: None,
     }
 }

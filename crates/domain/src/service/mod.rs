@@ -6,6 +6,7 @@ mod challenges;
 mod enrollment;
 mod first_factor;
 mod keys;
+mod recovery;
 mod tokens;
 mod users;
 mod validation;
@@ -22,6 +23,7 @@ use crate::store::Store;
 
 pub use api_keys::NewApiKey;
 pub use challenges::{ChallengeError, ChallengeRequest, Channel, Issued, OcraQuestion};
+pub use recovery::{ImportedToken, LostRequest, LostResult, Replacement};
 pub use tokens::{EnrollRequest, Enrolled};
 pub use users::CreateUserRequest;
 pub use validation::Outcome;

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod code;
 pub mod keys;
 pub mod serve;
+pub mod tokens;
 pub mod uri;
 
 use std::sync::Arc;

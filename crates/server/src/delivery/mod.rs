@@ -128,6 +128,8 @@ pub struct NoticeEvents {
     pub token_revoked: bool,
     pub token_lost: bool,
     pub password_changed: bool,
+    pub backup_code_used: bool,
+    pub emergency_code_used: bool,
 }
 
 impl Default for NoticeEvents {
@@ -141,6 +143,8 @@ impl Default for NoticeEvents {
             token_revoked: true,
             token_lost: true,
             password_changed: true,
+            backup_code_used: true,
+            emergency_code_used: true,
         }
     }
 }
@@ -157,6 +161,8 @@ impl NoticeEvents {
             TokenRevoked => self.token_revoked,
             TokenLost => self.token_lost,
             PasswordChanged => self.password_changed,
+            BackupCodeUsed => self.backup_code_used,
+            EmergencyCodeUsed => self.emergency_code_used,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod challenges;
 pub mod error;
 pub mod ops;
+pub mod recovery;
 pub mod tokens;
 pub mod users;
 pub mod validate;
@@ -26,7 +27,7 @@ use crate::app::AppState;
     info(title = "Ichido", description = "Multi-factor authentication server: tokens, validation, audit."),
     modifiers(&BearerAuth),
     tags(
-        (name = "users"), (name = "tokens"), (name = "validation"), (name = "audit"), (name = "operations")
+        (name = "users"), (name = "tokens"), (name = "validation"), (name = "audit"), (name = "operations"), (name = "recovery")
     )
 )]
 struct ApiDoc;
@@ -71,6 +72,17 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tokens::resync_token))
         .routes(routes!(tokens::token_qr_svg))
         .routes(routes!(tokens::token_qr_png))
+        .routes(routes!(
+            recovery::create_backup_codes,
+            recovery::count_backup_codes
+        ))
+        .routes(routes!(recovery::create_emergency_code))
+        .routes(routes!(recovery::lost_token))
+        .routes(routes!(recovery::replace_token))
+        .routes(routes!(recovery::import_tokens))
+        .routes(routes!(recovery::assign_token))
+        .routes(routes!(recovery::stale_tokens))
+        .routes(routes!(recovery::users_without_token))
         .routes(routes!(validate::validate))
         .routes(routes!(challenges::create_challenge))
         .routes(routes!(audit::list_audit))

@@ -1,0 +1,292 @@
+//! Recovery over HTTP: backup and emergency codes, lost and replaced
+//! tokens, hardware token import and assignment, and the token reports.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use ichido_domain::recovery::CodeKind;
+use ichido_domain::service::{Enrolled, LostRequest, Replacement};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::{Admin, Caller, Helpdesk};
+use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
+use super::tokens::CreateTokenResponse;
+use super::wire::{TokenResponse, UserResponse, rfc3339};
+use crate::app::AppState;
+use crate::import::{self, Format};
+
+/// The new codes, shown this once; the previous set no longer works.
+#[derive(Serialize, ToSchema)]
+pub struct BackupCodesResponse {
+    pub codes: Vec<String>,
+    pub remaining: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RemainingResponse {
+    pub remaining: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EmergencyCodeResponse {
+    /// Shown this once; works once.
+    pub code: String,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LostTokenRequest {
+    /// `totp` or `email`: a temporary replacement; none when absent.
+    pub replacement: Option<String>,
+    /// How long the replacement works, in days (default 7).
+    pub valid_days: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TemporaryToken {
+    #[serde(flatten)]
+    pub token: CreateTokenResponse,
+    pub valid_until: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LostTokenResponse {
+    pub token: TokenResponse,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temporary: Option<TemporaryToken>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRequest {
+    /// `csv` or `pskc`.
+    pub format: String,
+    /// The file's content.
+    pub content: String,
+    /// PSKC encrypted with a pre-shared key (RFC 6030 §6.1): the key, hex.
+    pub psk_hex: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportResponse {
+    pub imported: usize,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    pub username: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StaleQuery {
+    /// Unused for at least this many days (default 90).
+    pub days: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StaleTokens {
+    pub tokens: Vec<TokenResponse>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UsersWithoutToken {
+    pub users: Vec<UserResponse>,
+}
+
+fn shown(e: Enrolled, username: Option<String>) -> CreateTokenResponse {
+    CreateTokenResponse {
+        token: TokenResponse::new(&e.token, username),
+        secret: (!e.secret.is_empty()).then_some(e.secret),
+        otpauth_uri: (!e.uri.is_empty()).then_some(e.uri),
+    }
+}
+
+/// A new set of ten backup codes; the old set stops working.
+#[utoipa::path(post, path = "/v1/users/{username}/backup-codes", tag = "recovery", params(("username" = String, Path)),
+    responses((status = 201, body = BackupCodesResponse), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn create_backup_codes(
+    State(app): State<AppState>,
+    caller: Caller<Admin>,
+    ApiPath(username): ApiPath<String>,
+) -> Result<(StatusCode, Json<BackupCodesResponse>), ApiError> {
+    let codes = app
+        .ichido
+        .new_recovery_codes(&caller.ctx, &username, CodeKind::Backup)
+        .await?;
+    let remaining = codes.len() as i64;
+    Ok((
+        StatusCode::CREATED,
+        Json(BackupCodesResponse { codes, remaining }),
+    ))
+}
+
+/// How many backup codes are left.
+#[utoipa::path(get, path = "/v1/users/{username}/backup-codes", tag = "recovery", params(("username" = String, Path)),
+    responses((status = 200, body = RemainingResponse), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn count_backup_codes(
+    State(app): State<AppState>,
+    _caller: Caller<Helpdesk>,
+    ApiPath(username): ApiPath<String>,
+) -> Result<Json<RemainingResponse>, ApiError> {
+    let remaining = app
+        .ichido
+        .remaining_codes(&username, CodeKind::Backup)
+        .await?;
+    Ok(Json(RemainingResponse { remaining }))
+}
+
+/// A new emergency unlock code; the old one stops working.
+#[utoipa::path(post, path = "/v1/users/{username}/emergency-code", tag = "recovery", params(("username" = String, Path)),
+    responses((status = 201, body = EmergencyCodeResponse), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn create_emergency_code(
+    State(app): State<AppState>,
+    caller: Caller<Admin>,
+    ApiPath(username): ApiPath<String>,
+) -> Result<(StatusCode, Json<EmergencyCodeResponse>), ApiError> {
+    let mut codes = app
+        .ichido
+        .new_recovery_codes(&caller.ctx, &username, CodeKind::Emergency)
+        .await?;
+    let code = codes.pop().unwrap_or_default();
+    Ok((StatusCode::CREATED, Json(EmergencyCodeResponse { code })))
+}
+
+/// Mark a token lost (it stops working at once) and optionally issue a
+/// temporary replacement.
+#[utoipa::path(post, path = "/v1/tokens/{serial}/lost", tag = "recovery", params(("serial" = String, Path)),
+    request_body = LostTokenRequest,
+    responses((status = 200, body = LostTokenResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn lost_token(
+    State(app): State<AppState>,
+    caller: Caller<Helpdesk>,
+    ApiPath(serial): ApiPath<String>,
+    ApiJson(req): ApiJson<LostTokenRequest>,
+) -> Result<Json<LostTokenResponse>, ApiError> {
+    let replacement = match req.replacement.as_deref() {
+        None => Replacement::None,
+        Some("totp") => Replacement::Totp,
+        Some("email") => Replacement::Email,
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_replacement",
+                "replacement must be \"totp\" or \"email\"",
+            ));
+        }
+    };
+    let r = app
+        .ichido
+        .mark_lost(
+            &caller.ctx,
+            &serial,
+            LostRequest {
+                replacement,
+                valid_seconds: req.valid_days.map(|d| d.saturating_mul(86_400)),
+            },
+        )
+        .await?;
+    let owner = app.ichido.token_owner(&r.lost).await?;
+    let temporary = r.temporary.map(|e| {
+        let valid_until = e.token.valid_until.map(rfc3339);
+        TemporaryToken {
+            token: shown(e, owner.clone()),
+            valid_until,
+        }
+    });
+    Ok(Json(LostTokenResponse {
+        token: TokenResponse::new(&r.lost, owner),
+        temporary,
+    }))
+}
+
+/// A new phone: a pending token of the same kind; activating it revokes
+/// this one.
+#[utoipa::path(post, path = "/v1/tokens/{serial}/replace", tag = "recovery", params(("serial" = String, Path)),
+    responses((status = 201, body = CreateTokenResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn replace_token(
+    State(app): State<AppState>,
+    caller: Caller<Helpdesk>,
+    ApiPath(serial): ApiPath<String>,
+) -> Result<(StatusCode, Json<CreateTokenResponse>), ApiError> {
+    let e = app.ichido.replace_token(&caller.ctx, &serial).await?;
+    let owner = app.ichido.token_owner(&e.token).await?;
+    Ok((StatusCode::CREATED, Json(shown(e, owner))))
+}
+
+/// Import hardware tokens from a CSV or PSKC (RFC 6030) seed file: all or
+/// nothing. The tokens are active and unassigned.
+#[utoipa::path(post, path = "/v1/tokens/import", tag = "recovery", request_body = ImportRequest,
+    responses((status = 201, body = ImportResponse), (status = 422, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn import_tokens(
+    State(app): State<AppState>,
+    caller: Caller<Admin>,
+    ApiJson(req): ApiJson<ImportRequest>,
+) -> Result<(StatusCode, Json<ImportResponse>), ApiError> {
+    let invalid = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_import", m);
+    let format = Format::parse(&req.format)
+        .ok_or_else(|| invalid("format must be \"csv\" or \"pskc\"".into()))?;
+    let psk = req
+        .psk_hex
+        .as_deref()
+        .map(hex::decode)
+        .transpose()
+        .map_err(|_| invalid("psk_hex is not hex".into()))?;
+    let tokens = import::parse(format, &req.content, psk.as_deref()).map_err(|e| invalid(e.0))?;
+    let imported = app.ichido.import_tokens(&caller.ctx, tokens).await?;
+    Ok((StatusCode::CREATED, Json(ImportResponse { imported })))
+}
+
+/// Give an imported token to a user.
+#[utoipa::path(post, path = "/v1/tokens/{serial}/assign", tag = "recovery", params(("serial" = String, Path)),
+    request_body = AssignRequest,
+    responses((status = 200, body = TokenResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn assign_token(
+    State(app): State<AppState>,
+    caller: Caller<Admin>,
+    ApiPath(serial): ApiPath<String>,
+    ApiJson(req): ApiJson<AssignRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let t = app
+        .ichido
+        .assign_token(&caller.ctx, &serial, &req.username)
+        .await?;
+    Ok(Json(TokenResponse::new(&t, Some(req.username))))
+}
+
+/// Active tokens unused for `days` days.
+#[utoipa::path(get, path = "/v1/reports/stale-tokens", tag = "recovery", params(StaleQuery),
+    responses((status = 200, body = StaleTokens), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn stale_tokens(
+    State(app): State<AppState>,
+    _caller: Caller<Helpdesk>,
+    ApiQuery(q): ApiQuery<StaleQuery>,
+) -> Result<Json<StaleTokens>, ApiError> {
+    let found = app.ichido.stale_tokens(q.days.unwrap_or(90)).await?;
+    let mut tokens = Vec::with_capacity(found.len());
+    for t in &found {
+        tokens.push(TokenResponse::new(t, app.ichido.token_owner(t).await?));
+    }
+    Ok(Json(StaleTokens { tokens }))
+}
+
+/// Users without any active token.
+#[utoipa::path(get, path = "/v1/reports/users-without-token", tag = "recovery",
+    responses((status = 200, body = UsersWithoutToken)), security(("bearer" = [])))]
+pub async fn users_without_token(
+    State(app): State<AppState>,
+    _caller: Caller<Helpdesk>,
+) -> Result<Json<UsersWithoutToken>, ApiError> {
+    let now = app.ichido.clock().now();
+    let users = app.ichido.users_without_token().await?;
+    Ok(Json(UsersWithoutToken {
+        users: users.iter().map(|u| UserResponse::new(u, now)).collect(),
+    }))
+}
