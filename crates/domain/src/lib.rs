@@ -10,6 +10,7 @@ pub mod ids;
 pub mod notify;
 pub mod policy;
 pub mod recovery;
+pub mod reset;
 pub mod service;
 pub mod store;
 pub mod token;

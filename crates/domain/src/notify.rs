@@ -170,6 +170,7 @@ pub enum Notice {
     PasswordChanged,
     BackupCodeUsed,
     EmergencyCodeUsed,
+    ResetCompleted,
 }
 
 impl Notice {
@@ -185,6 +186,7 @@ impl Notice {
             Notice::PasswordChanged => "password_changed",
             Notice::BackupCodeUsed => "backup_code_used",
             Notice::EmergencyCodeUsed => "emergency_code_used",
+            Notice::ResetCompleted => "reset_completed",
         }
     }
 
@@ -204,6 +206,10 @@ impl Notice {
             Notice::BackupCodeUsed => "One of your backup codes was used to sign in",
             Notice::EmergencyCodeUsed => {
                 "Your emergency unlock code was used to sign in; your administrators were told"
+            }
+            Notice::ResetCompleted => {
+                "Your second factor was reset by email link: your old tokens were revoked and \
+                 new backup codes made"
             }
         }
     }
@@ -228,6 +234,7 @@ impl Notice {
             ("user.update.password", "success") => Notice::PasswordChanged,
             ("backup.use", "success") => Notice::BackupCodeUsed,
             ("emergency.use", "success") => Notice::EmergencyCodeUsed,
+            ("reset.complete", "success") => Notice::ResetCompleted,
             _ => return None,
         })
     }

@@ -50,9 +50,12 @@ pub struct SealedRow {
     pub sealed_secret: String,
 }
 
-/// Recovery (backup codes, lost tokens, import, reports) is a port of its
-/// own in `recovery`; every store implements both.
-pub trait Store: crate::recovery::RecoveryStore + Clone + Send + Sync + 'static {
+/// Recovery (backup codes, lost tokens, import, reports) and self-service
+/// reset are ports of their own in `recovery` and `reset`; every store
+/// implements all three.
+pub trait Store:
+    crate::recovery::RecoveryStore + crate::reset::ResetStore + Clone + Send + Sync + 'static
+{
     // Users
     fn create_user(
         &self,

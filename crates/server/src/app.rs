@@ -99,7 +99,8 @@ pub async fn open(
         Arc::new(delivery),
         config.challenge.clone(),
         config.templates.load()?,
-    ))
+    )
+    .with_reset(config.reset.clone()))
 }
 
 pub fn load_keyring(config: &Config) -> anyhow::Result<Keyring> {

@@ -44,6 +44,8 @@ pub struct Config {
     pub challenge: ichido_domain::challenge::ChallengePolicy,
     pub notifications: crate::delivery::NotificationsConfig,
     pub templates: crate::delivery::TemplatesConfig,
+    /// Self-service reset links: lifetime, helpdesk approval, portal URL.
+    pub reset: ichido_domain::reset::ResetPolicy,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -271,6 +273,7 @@ impl Default for Config {
             challenge: Default::default(),
             notifications: Default::default(),
             templates: Default::default(),
+            reset: Default::default(),
         }
     }
 }
@@ -377,6 +380,9 @@ impl Config {
         }
         self.radius.check()?;
         self.challenge
+            .check()
+            .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+        self.reset
             .check()
             .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         crate::delivery::check_config(self)?;

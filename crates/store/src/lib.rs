@@ -12,6 +12,7 @@ mod challenges;
 mod connect;
 mod migrate;
 mod recovery;
+mod reset;
 mod rows;
 mod store_impl;
 mod tokens;

@@ -10,6 +10,7 @@ const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_challenges.sql")),
     (3, include_str!("../migrations/sqlite/0003_recovery.sql")),
+    (4, include_str!("../migrations/sqlite/0004_reset.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -18,6 +19,7 @@ const POSTGRES: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0002_challenges.sql"),
     ),
     (3, include_str!("../migrations/postgres/0003_recovery.sql")),
+    (4, include_str!("../migrations/postgres/0004_reset.sql")),
 ];
 
 pub(crate) async fn run(db: &Db) -> Result<(), StoreError> {

@@ -11,7 +11,7 @@ use ichido_domain::token::{NewToken, Token};
 use ichido_domain::user::User;
 
 /// Inserts one token with its validity, replaced token and last counter.
-async fn insert_token(
+pub(crate) async fn insert_token(
     c: &mut AnyConnection,
     t: &NewToken,
     now: Timestamp,
@@ -77,6 +77,36 @@ pub(crate) async fn revoke_replaced(
     Ok(())
 }
 
+/// Voids every code of `kind` the user had and stores the new hashes, inside
+/// the caller's transaction.
+pub(crate) async fn replace_codes_in(
+    c: &mut AnyConnection,
+    user_id: i64,
+    kind: CodeKind,
+    hashes: &[String],
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query("DELETE FROM backup_codes WHERE user_id = $1 AND kind = $2")
+        .bind(user_id)
+        .bind(kind.as_str())
+        .execute(&mut *c)
+        .await
+        .map_err(backend_err)?;
+    for h in hashes {
+        sqlx::query(
+            "INSERT INTO backup_codes (user_id, kind, code_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(user_id)
+        .bind(kind.as_str())
+        .bind(h.clone())
+        .bind(now.0)
+        .execute(&mut *c)
+        .await
+        .map_err(backend_err)?;
+    }
+    Ok(())
+}
+
 impl RecoveryStore for Db {
     async fn replace_codes(
         &self,
@@ -89,24 +119,7 @@ impl RecoveryStore for Db {
         let (hashes, ev) = (hashes.to_vec(), ev.clone());
         self.write(move |c| {
             Box::pin(async move {
-                sqlx::query("DELETE FROM backup_codes WHERE user_id = $1 AND kind = $2")
-                    .bind(user_id)
-                    .bind(kind.as_str())
-                    .execute(&mut *c)
-                    .await
-                    .map_err(backend_err)?;
-                for h in hashes {
-                    sqlx::query(
-                        "INSERT INTO backup_codes (user_id, kind, code_hash, created_at) VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind(user_id)
-                    .bind(kind.as_str())
-                    .bind(h)
-                    .bind(now.0)
-                    .execute(&mut *c)
-                    .await
-                    .map_err(backend_err)?;
-                }
+                replace_codes_in(c, user_id, kind, &hashes, now).await?;
                 crate::audit::append(c, &ev).await
             })
         })

@@ -7,6 +7,7 @@ mod enrollment;
 mod first_factor;
 mod keys;
 mod recovery;
+mod reset;
 mod tokens;
 mod users;
 mod validation;
@@ -19,11 +20,13 @@ use crate::challenge::ChallengePolicy;
 use crate::clock::Clock;
 use crate::notify::{Delivery, NoDelivery, Templates};
 use crate::policy::Policy;
+use crate::reset::ResetPolicy;
 use crate::store::Store;
 
 pub use api_keys::NewApiKey;
 pub use challenges::{ChallengeError, ChallengeRequest, Channel, Issued, OcraQuestion};
 pub use recovery::{ImportedToken, LostRequest, LostResult, Replacement};
+pub use reset::{ResetDone, ResetRequested};
 pub use tokens::{EnrollRequest, Enrolled};
 pub use users::CreateUserRequest;
 pub use validation::Outcome;
@@ -37,6 +40,7 @@ pub struct Ichido<S: Store> {
     policy: Arc<Policy>,
     settings: Arc<Settings>,
     out_of_band: Arc<OutOfBand>,
+    reset: Arc<ResetPolicy>,
 }
 
 /// How email and SMS codes leave and what they say.
@@ -82,6 +86,7 @@ impl<S: Store> Ichido<S> {
                 policy: ChallengePolicy::default(),
                 templates: Templates::default(),
             }),
+            reset: Arc::new(ResetPolicy::default()),
         }
     }
     /// Sets how email and SMS codes are sent, made and worded.
@@ -97,6 +102,14 @@ impl<S: Store> Ichido<S> {
             templates,
         });
         self
+    }
+    /// Sets how self-service reset links are made.
+    pub fn with_reset(mut self, policy: ResetPolicy) -> Self {
+        self.reset = Arc::new(policy);
+        self
+    }
+    pub fn reset_policy(&self) -> &ResetPolicy {
+        &self.reset
     }
     pub fn challenge_policy(&self) -> &ChallengePolicy {
         &self.out_of_band.policy

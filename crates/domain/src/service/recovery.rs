@@ -54,7 +54,7 @@ pub struct ImportedToken {
 }
 
 /// `n` characters of [`CODE_ALPHABET`], 5 bits each from the OS CSPRNG.
-fn random_code(n: usize) -> String {
+pub(super) fn random_code(n: usize) -> String {
     ichido_crypto::random::bytes(n)
         .into_iter()
         .map(|b| char::from(CODE_ALPHABET[usize::from(b & 31)]))
@@ -62,7 +62,7 @@ fn random_code(n: usize) -> String {
 }
 
 impl<S: Store> Ichido<S> {
-    fn recovery_hash(&self, kind: CodeKind, user_id: i64, code: &str) -> String {
+    pub(super) fn recovery_hash(&self, kind: CodeKind, user_id: i64, code: &str) -> String {
         self.keyring
             .hasher(kind.purpose())
             .hash_hex(format!("{user_id}:{code}").as_bytes())

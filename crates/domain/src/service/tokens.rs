@@ -124,22 +124,8 @@ impl<S: Store> Ichido<S> {
         let now = self.clock.now();
         // A serial collision is astronomically rare but cheap to survive.
         for _ in 0..3 {
-            let serial = Serial::generate(kind.as_str());
-            let sealed = self
-                .keyring
-                .seal(secret.as_bytes(), &Token::secret_aad(&serial));
-            let new = NewToken {
-                serial: serial.clone(),
-                user_id: Some(user.id),
-                params,
-                state: TokenState::Pending,
-                label: req.label.clone(),
-                issuer: Some(issuer.clone()),
-                sealed_secret: sealed.to_text(),
-                pending_until: Some(now.plus_secs(self.policy.pending_seconds)),
-                ocra_suite: None,
-                address: None,
-            };
+            let new = self.pending_token(user.id, params, req.label.clone(), &issuer, &secret, now);
+            let serial = new.serial.clone();
             let ev = Event::new(ctx, now, "token.enroll", "success")
                 .user(username)
                 .serial(serial.as_str());
@@ -159,6 +145,35 @@ impl<S: Store> Ichido<S> {
             "serial_collision",
             "could not allocate a unique serial; retry",
         ))
+    }
+
+    /// A pending OATH token of the user under a fresh serial, its seed
+    /// sealed to that serial.
+    pub(super) fn pending_token(
+        &self,
+        user_id: i64,
+        params: OathParams,
+        label: Option<String>,
+        issuer: &str,
+        secret: &Secret,
+        now: crate::clock::Timestamp,
+    ) -> NewToken {
+        let serial = Serial::generate(params.kind.as_str());
+        let sealed = self
+            .keyring
+            .seal(secret.as_bytes(), &Token::secret_aad(&serial));
+        NewToken {
+            serial,
+            user_id: Some(user_id),
+            params,
+            state: TokenState::Pending,
+            label,
+            issuer: Some(issuer.to_owned()),
+            sealed_secret: sealed.to_text(),
+            pending_until: Some(now.plus_secs(self.policy.pending_seconds)),
+            ocra_suite: None,
+            address: None,
+        }
     }
 
     /// The Key URI of a token still pending, for its QR code. Once the token

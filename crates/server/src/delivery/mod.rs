@@ -130,6 +130,7 @@ pub struct NoticeEvents {
     pub password_changed: bool,
     pub backup_code_used: bool,
     pub emergency_code_used: bool,
+    pub reset_completed: bool,
 }
 
 impl Default for NoticeEvents {
@@ -145,6 +146,7 @@ impl Default for NoticeEvents {
             password_changed: true,
             backup_code_used: true,
             emergency_code_used: true,
+            reset_completed: true,
         }
     }
 }
@@ -163,6 +165,7 @@ impl NoticeEvents {
             PasswordChanged => self.password_changed,
             BackupCodeUsed => self.backup_code_used,
             EmergencyCodeUsed => self.emergency_code_used,
+            ResetCompleted => self.reset_completed,
         }
     }
 }

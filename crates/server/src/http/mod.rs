@@ -7,6 +7,7 @@ pub mod challenges;
 pub mod error;
 pub mod ops;
 pub mod recovery;
+pub mod reset;
 pub mod tokens;
 pub mod users;
 pub mod validate;
@@ -27,7 +28,7 @@ use crate::app::AppState;
     info(title = "Ichido", description = "Multi-factor authentication server: tokens, validation, audit."),
     modifiers(&BearerAuth),
     tags(
-        (name = "users"), (name = "tokens"), (name = "validation"), (name = "audit"), (name = "operations"), (name = "recovery")
+        (name = "users"), (name = "tokens"), (name = "validation"), (name = "audit"), (name = "operations"), (name = "recovery"), (name = "reset")
     )
 )]
 struct ApiDoc;
@@ -83,6 +84,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(recovery::assign_token))
         .routes(routes!(recovery::stale_tokens))
         .routes(routes!(recovery::users_without_token))
+        .routes(routes!(reset::create_reset_request))
+        .routes(routes!(reset::approve_reset_request))
+        .routes(routes!(reset::enroll_after_reset))
         .routes(routes!(validate::validate))
         .routes(routes!(challenges::create_challenge))
         .routes(routes!(audit::list_audit))

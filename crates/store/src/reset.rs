@@ -1,0 +1,175 @@
+//! Self-service reset requests: stored hashed, used by one conditional
+//! UPDATE that also revokes the user's tokens, stores the new pending one
+//! and replaces the backup codes, in one transaction.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::recovery::{insert_token, replace_codes_in};
+use crate::{Db, backend_err};
+use ichido_domain::audit::Event;
+use ichido_domain::challenge::ResendStats;
+use ichido_domain::recovery::CodeKind;
+use ichido_domain::reset::{CompleteReset, NewReset, Reset, ResetStore, Result};
+use ichido_domain::token::Token;
+use ichido_domain::{StoreError, Timestamp};
+
+const COLUMNS: &str = "id, user_id, expires_at, approved_at, used_at";
+
+fn row(r: &AnyRow) -> std::result::Result<Reset, StoreError> {
+    let ts = |c: &str| -> std::result::Result<Option<Timestamp>, StoreError> {
+        Ok(r.try_get::<Option<i64>, _>(c)
+            .map_err(backend_err)?
+            .map(Timestamp))
+    };
+    Ok(Reset {
+        id: r.try_get("id").map_err(backend_err)?,
+        user_id: r.try_get("user_id").map_err(backend_err)?,
+        expires_at: Timestamp(r.try_get("expires_at").map_err(backend_err)?),
+        approved_at: ts("approved_at")?,
+        used_at: ts("used_at")?,
+    })
+}
+
+impl Db {
+    async fn reset_where(&self, column: &str, value: &str) -> Result<Option<Reset>> {
+        let sql = format!("SELECT {COLUMNS} FROM reset_requests WHERE {column} = $1");
+        let found = sqlx::query(&sql)
+            .bind(value.to_owned())
+            .fetch_optional(self.reader())
+            .await
+            .map_err(backend_err)?;
+        found.as_ref().map(row).transpose()
+    }
+}
+
+impl ResetStore for Db {
+    async fn create_reset(&self, r: &NewReset, evs: &[Event]) -> Result<()> {
+        let (r, evs) = (r.clone(), evs.to_vec());
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO reset_requests (id, user_id, token_hash, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(r.id)
+                .bind(r.user_id)
+                .bind(r.token_hash)
+                .bind(r.created_at.0)
+                .bind(r.expires_at.0)
+                .execute(&mut *c)
+                .await
+                .map_err(backend_err)?;
+                for ev in &evs {
+                    crate::audit::append(c, ev).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn reset_by_id(&self, id: &str) -> Result<Option<Reset>> {
+        self.reset_where("id", id).await
+    }
+
+    async fn reset_by_hash(&self, token_hash: &str) -> Result<Option<Reset>> {
+        self.reset_where("token_hash", token_hash).await
+    }
+
+    async fn reset_stats(&self, user_id: i64, since: Timestamp) -> Result<ResendStats> {
+        let r = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(created_at) AS oldest, MAX(created_at) AS last \
+             FROM reset_requests WHERE user_id = $1 AND created_at >= $2",
+        )
+        .bind(user_id)
+        .bind(since.0)
+        .fetch_one(self.reader())
+        .await
+        .map_err(backend_err)?;
+        let ts = |c: &str| -> Result<Option<Timestamp>> {
+            Ok(r.try_get::<Option<i64>, _>(c)
+                .map_err(backend_err)?
+                .map(Timestamp))
+        };
+        Ok(ResendStats {
+            in_window: r.try_get("n").map_err(backend_err)?,
+            oldest_in_window: ts("oldest")?,
+            last: ts("last")?,
+        })
+    }
+
+    async fn approve_reset(&self, id: &str, now: Timestamp, ev: &Event) -> Result<bool> {
+        let (id, ev) = (id.to_owned(), ev.clone());
+        self.write(move |c| {
+            Box::pin(async move {
+                let r = sqlx::query(
+                    "UPDATE reset_requests SET approved_at = $1 \
+                     WHERE id = $2 AND used_at IS NULL AND approved_at IS NULL AND expires_at > $1",
+                )
+                .bind(now.0)
+                .bind(id)
+                .execute(&mut *c)
+                .await
+                .map_err(backend_err)?;
+                if r.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                crate::audit::append(c, &ev).await?;
+                Ok(true)
+            })
+        })
+        .await
+    }
+
+    /// Of any number of concurrent uses of one link, one changes the row;
+    /// the others change nothing at all. Each revoked token gets an event of
+    /// its own, made from the first of `evs`.
+    async fn complete_reset(&self, c: &CompleteReset, evs: &[Event]) -> Result<Option<Token>> {
+        let (r, evs) = (c.clone(), evs.to_vec());
+        self.write(move |c| {
+            Box::pin(async move {
+                let used = sqlx::query(
+                    "UPDATE reset_requests SET used_at = $1 \
+                     WHERE token_hash = $2 AND user_id = $3 AND used_at IS NULL AND expires_at > $1 \
+                       AND (approved_at IS NOT NULL OR $4 = 0)",
+                )
+                .bind(r.now.0)
+                .bind(r.token_hash.clone())
+                .bind(r.user_id)
+                .bind(i64::from(r.require_approval))
+                .execute(&mut *c)
+                .await
+                .map_err(backend_err)?;
+                if used.rows_affected() != 1 {
+                    return Ok(None);
+                }
+                let revoked = sqlx::query(
+                    "UPDATE tokens SET state = 'revoked', sealed_secret = '' \
+                     WHERE user_id = $1 AND state IN ('pending', 'active', 'disabled') RETURNING serial",
+                )
+                .bind(r.user_id)
+                .fetch_all(&mut *c)
+                .await
+                .map_err(backend_err)?;
+                let token = insert_token(c, &r.token, r.now, None, None, None).await?;
+                replace_codes_in(c, r.user_id, CodeKind::Backup, &r.backup_hashes, r.now).await?;
+                for ev in &evs {
+                    crate::audit::append(c, ev).await?;
+                }
+                if let Some(first) = evs.first() {
+                    for row in &revoked {
+                        let mut ev = first.clone();
+                        ev.action = "token.revoke".into();
+                        ev.result = "success".into();
+                        ev.serial = Some(row.try_get("serial").map_err(backend_err)?);
+                        ev.reason = Some("reset".into());
+                        crate::audit::append(c, &ev).await?;
+                    }
+                }
+                Ok(Some(token))
+            })
+        })
+        .await
+    }
+}
