@@ -12,6 +12,7 @@
 //! also audited, throttled so that a flood cannot fill the log.
 
 pub mod clients;
+pub mod config;
 pub mod dedup;
 pub mod handler;
 pub mod refusals;
