@@ -46,10 +46,34 @@ pub struct TestServer {
     pg: Option<PgDatabase>,
 }
 
-/// A database of its own for one test, dropped afterwards.
+/// A database of its own for one test, dropped afterwards — also when the
+/// test fails, so a red run leaves nothing behind.
 struct PgDatabase {
     admin_url: String,
     name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop may run inside the test's runtime: use a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+                    .await
+                    .ok()?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
 }
 
 fn postgres_url() -> Option<String> {
@@ -149,14 +173,7 @@ impl TestServer {
         if let Some(r) = self.running.take() {
             r.stop().await;
         }
-        if let Some(pg) = self.pg.take()
-            && let Ok(mut conn) =
-                <sqlx::AnyConnection as sqlx::Connection>::connect(&pg.admin_url).await
-        {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", pg.name))
-                .execute(&mut conn)
-                .await;
-        }
+        drop(self.pg.take());
     }
 
     pub fn now_secs(&self) -> u64 {
