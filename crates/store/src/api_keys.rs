@@ -25,7 +25,7 @@ pub(crate) async fn create(
             .bind(role.as_str())
             .bind(key_hash)
             .bind(now.0)
-            .fetch_one(&mut *c)
+            .fetch_one(c.conn())
             .await
             .map_err(backend_err)?;
             let key = rows::api_key(&row)?;

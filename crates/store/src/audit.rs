@@ -1,24 +1,18 @@
-//! Appending to the hash chain. The head row is updated first: on PostgreSQL
-//! its row lock orders concurrent appenders across nodes, on SQLite the single
-//! writer already does.
+//! Appending to the hash chain, and reading it back. The head is read and
+//! locked once per write transaction by the writer (`writer::Tx`).
 
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 
+use crate::writer::{Head, Tx};
 use crate::{backend_err, rows};
 use ichido_domain::StoreError;
 use ichido_domain::audit::{Event, Query, Record, chain_hash};
 
-pub(crate) async fn append(conn: &mut AnyConnection, ev: &Event) -> Result<(), StoreError> {
-    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(backend_err)?;
-    let seq: i64 = head.try_get("seq").map_err(backend_err)?;
-    let prev_hex: String = head.try_get("hash").map_err(backend_err)?;
-    let mut prev = [0u8; 32];
-    hex::decode_to_slice(&prev_hex, &mut prev)
-        .map_err(|_| StoreError::Backend("audit head hash is corrupt".into()))?;
-    let hash = hex::encode(chain_hash(&prev, seq, ev));
+/// Inserts the event as the chain's next link; the batch writes the new head
+/// back before it commits (see `writer`).
+pub(crate) async fn append(tx: &mut Tx, ev: &Event) -> Result<(), StoreError> {
+    let seq = tx.head.seq + 1;
+    let hash = chain_hash(&tx.head.hash, seq, ev);
     sqlx::query(
         "INSERT INTO audit (seq, at, actor, action, username, serial, client_ip, user_agent, result, reason, prev_hash, hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -33,16 +27,12 @@ pub(crate) async fn append(conn: &mut AnyConnection, ev: &Event) -> Result<(), S
     .bind(&ev.user_agent)
     .bind(&ev.result)
     .bind(&ev.reason)
-    .bind(&prev_hex)
-    .bind(&hash)
-    .execute(&mut *conn)
+    .bind(hex::encode(tx.head.hash))
+    .bind(hex::encode(hash))
+    .execute(tx.conn())
     .await
     .map_err(backend_err)?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(&hash)
-        .execute(&mut *conn)
-        .await
-        .map_err(backend_err)?;
+    tx.head = Head { seq, hash };
     Ok(())
 }
 

@@ -50,7 +50,7 @@ pub(crate) async fn create(db: &Db, rows: &[NewChallenge], evs: &[Event]) -> Res
                 .bind(r.max_attempts)
                 .bind(r.transaction)
                 .bind(r.question)
-                .execute(&mut *c)
+                .execute(c.conn())
                 .await
                 .map_err(backend_err)?;
             }
@@ -111,7 +111,7 @@ pub(crate) async fn consume(db: &Db, k: &Consume, evs: &[Event]) -> Result<bool>
             .bind(k.user_id)
             .bind(i64::from(k.activate))
             .bind(k.counter)
-            .execute(&mut *c)
+            .execute(c.conn())
             .await
             .map_err(backend_err)?;
             if used.rows_affected() == 0 {
@@ -129,12 +129,12 @@ pub(crate) async fn consume(db: &Db, k: &Consume, evs: &[Event]) -> Result<bool>
             .bind(k.counter)
             .bind(i64::from(k.activate))
             .bind(k.token_id)
-            .execute(&mut *c)
+            .execute(c.conn())
             .await
             .map_err(backend_err)?;
             sqlx::query("UPDATE users SET failed_count = 0 WHERE id = $1 AND failed_count <> 0")
                 .bind(k.user_id)
-                .execute(&mut *c)
+                .execute(c.conn())
                 .await
                 .map_err(backend_err)?;
             for ev in &evs {
@@ -155,7 +155,7 @@ pub(crate) async fn attempt(db: &Db, ids: &[String]) -> Result<()> {
                     "UPDATE challenges SET attempts = attempts + 1 WHERE id = $1 AND used_at IS NULL",
                 )
                 .bind(id)
-                .execute(&mut *c)
+                .execute(c.conn())
                 .await
                 .map_err(backend_err)?;
             }
@@ -203,7 +203,7 @@ pub(crate) async fn advance_notice_cursor(db: &Db, from: i64, to: i64) -> Result
             let r = sqlx::query("UPDATE notice_cursor SET seq = $1 WHERE id = 1 AND seq = $2")
                 .bind(to)
                 .bind(from)
-                .execute(&mut *c)
+                .execute(c.conn())
                 .await
                 .map_err(backend_err)?;
             Ok(r.rows_affected() == 1)

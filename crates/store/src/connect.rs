@@ -4,7 +4,7 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
-use crate::writer::Writer;
+use crate::writer::{Dialect, Writer};
 use crate::{Db, backend_err};
 use ichido_domain::StoreError;
 
@@ -50,7 +50,13 @@ impl Db {
                 .map_err(backend_err)?;
             Db {
                 read: pool.clone(),
-                writer: Writer::spawn(pool.clone(), "BEGIN"),
+                writer: Writer::spawn(
+                    pool.clone(),
+                    Dialect {
+                        begin: "BEGIN",
+                        read_head: "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+                    },
+                ),
                 write: pool,
                 backend: Backend::Postgres,
             }
@@ -65,7 +71,8 @@ impl Db {
                 Durability::Full => "FULL",
                 Durability::Normal => "NORMAL",
             };
-            let opts = move || {
+            // The writer never checkpoints (see `checkpoint_elsewhere`).
+            let opts = move |writer: bool| {
                 AnyPoolOptions::new().after_connect(move |conn, _| {
                     Box::pin(async move {
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
@@ -75,12 +82,15 @@ impl Db {
                         }
                         conn.execute(format!("PRAGMA synchronous = {sync}").as_str())
                             .await?;
+                        if writer && !memory {
+                            conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
+                        }
                         Ok(())
                     })
                 })
             };
             // An in-memory database lives in its one connection.
-            let write = opts()
+            let write = opts(true)
                 .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
@@ -91,17 +101,25 @@ impl Db {
             let read = if memory {
                 write.clone()
             } else {
-                opts()
+                let read = opts(false)
                     .max_connections(8)
                     .connect(&url)
                     .await
-                    .map_err(backend_err)?
+                    .map_err(backend_err)?;
+                checkpoint_elsewhere(&read);
+                read
             };
             Db {
                 read,
                 // The write lock is taken at BEGIN, so a batch never fails
                 // half-way on a lock upgrade.
-                writer: Writer::spawn(write.clone(), "BEGIN IMMEDIATE"),
+                writer: Writer::spawn(
+                    write.clone(),
+                    Dialect {
+                        begin: "BEGIN IMMEDIATE",
+                        read_head: "SELECT seq, hash FROM audit_head WHERE id = 1",
+                    },
+                ),
                 write,
                 backend: Backend::Sqlite,
             }
@@ -123,6 +141,30 @@ impl Db {
         &self.write
     }
 }
+
+/// SQLite checkpoints the WAL into the database file in whichever connection
+/// commits past 1,000 pages, syncing the file while that commit's callers
+/// wait. The writer's commits are the validations' latency, so it never
+/// checkpoints; a reader does it in the background instead, which blocks
+/// neither the writer nor other readers.
+fn checkpoint_elsewhere(read: &AnyPool) {
+    let read = read.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if read.is_closed() {
+                return;
+            }
+            if let Err(e) = read.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
+        }
+    });
+}
+
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 /// The URL without its password, fit for an error message.
 pub fn redact_url(url: &str) -> String {

@@ -42,7 +42,7 @@ impl Db {
     where
         T: Send + 'static,
         F: for<'c> FnOnce(
-                &'c mut sqlx::AnyConnection,
+                &'c mut writer::Tx,
             )
                 -> futures_core::future::BoxFuture<'c, ichido_domain::store::Result<T>>
             + Send

@@ -1,7 +1,8 @@
 //! Recovery codes, lost and replaced tokens, imports and reports: each write
 //! one transaction with its audit events.
 
-use sqlx::{AnyConnection, Row};
+use crate::writer::Tx;
+use sqlx::Row;
 
 use crate::{Db, backend_err, rows};
 use ichido_domain::Timestamp;
@@ -12,7 +13,7 @@ use ichido_domain::user::User;
 
 /// Inserts one token with its validity, replaced token and last counter.
 pub(crate) async fn insert_token(
-    c: &mut AnyConnection,
+    c: &mut Tx,
     t: &NewToken,
     now: Timestamp,
     valid_until: Option<Timestamp>,
@@ -43,7 +44,7 @@ pub(crate) async fn insert_token(
         .bind(valid_until.map(|v| v.0))
         .bind(replaces)
         .bind(last_counter)
-        .fetch_one(&mut *c)
+        .fetch_one(c.conn())
         .await
         .map_err(backend_err)?;
     rows::token(&row)
@@ -51,18 +52,14 @@ pub(crate) async fn insert_token(
 
 /// After a replacement's activation: revokes the token it replaces, erasing
 /// its seed, with an event of its own. Nothing when it replaces none.
-pub(crate) async fn revoke_replaced(
-    c: &mut AnyConnection,
-    token_id: i64,
-    activated: &Event,
-) -> Result<()> {
+pub(crate) async fn revoke_replaced(c: &mut Tx, token_id: i64, activated: &Event) -> Result<()> {
     let old = sqlx::query(
         "UPDATE tokens SET state = 'revoked', sealed_secret = '' \
          WHERE id = (SELECT replaces FROM tokens WHERE id = $1) AND state NOT IN ('revoked', 'lost') \
          RETURNING serial",
     )
     .bind(token_id)
-    .fetch_optional(&mut *c)
+    .fetch_optional(c.conn())
     .await
     .map_err(backend_err)?;
     if let Some(row) = old {
@@ -80,7 +77,7 @@ pub(crate) async fn revoke_replaced(
 /// Voids every code of `kind` the user had and stores the new hashes, inside
 /// the caller's transaction.
 pub(crate) async fn replace_codes_in(
-    c: &mut AnyConnection,
+    c: &mut Tx,
     user_id: i64,
     kind: CodeKind,
     hashes: &[String],
@@ -89,7 +86,7 @@ pub(crate) async fn replace_codes_in(
     sqlx::query("DELETE FROM backup_codes WHERE user_id = $1 AND kind = $2")
         .bind(user_id)
         .bind(kind.as_str())
-        .execute(&mut *c)
+        .execute(c.conn())
         .await
         .map_err(backend_err)?;
     for h in hashes {
@@ -100,7 +97,7 @@ pub(crate) async fn replace_codes_in(
         .bind(kind.as_str())
         .bind(h.clone())
         .bind(now.0)
-        .execute(&mut *c)
+        .execute(c.conn())
         .await
         .map_err(backend_err)?;
     }
@@ -147,7 +144,7 @@ impl RecoveryStore for Db {
                 .bind(user_id)
                 .bind(hash)
                 .bind(kind.as_str())
-                .execute(&mut *c)
+                .execute(c.conn())
                 .await
                 .map_err(backend_err)?;
                 if used.rows_affected() != 1 {
@@ -157,7 +154,7 @@ impl RecoveryStore for Db {
                     "UPDATE users SET failed_count = 0 WHERE id = $1 AND failed_count <> 0",
                 )
                 .bind(user_id)
-                .execute(&mut *c)
+                .execute(c.conn())
                 .await
                 .map_err(backend_err)?;
                 crate::audit::append(c, &ev).await?;
@@ -188,7 +185,7 @@ impl RecoveryStore for Db {
                      WHERE id = $1 AND state IN ('pending', 'active', 'disabled')",
                 )
                 .bind(lost.token_id)
-                .execute(&mut *c)
+                .execute(c.conn())
                 .await
                 .map_err(backend_err)?;
                 if r.rows_affected() != 1 {
@@ -258,7 +255,7 @@ impl RecoveryStore for Db {
                 )
                 .bind(user_id)
                 .bind(token_id)
-                .execute(&mut *c)
+                .execute(c.conn())
                 .await
                 .map_err(backend_err)?;
                 if r.rows_affected() != 1 {

@@ -57,7 +57,7 @@ impl ResetStore for Db {
                 .bind(r.token_hash)
                 .bind(r.created_at.0)
                 .bind(r.expires_at.0)
-                .execute(&mut *c)
+                .execute(c.conn())
                 .await
                 .map_err(backend_err)?;
                 for ev in &evs {
@@ -109,7 +109,7 @@ impl ResetStore for Db {
                 )
                 .bind(now.0)
                 .bind(id)
-                .execute(&mut *c)
+                .execute(c.conn())
                 .await
                 .map_err(backend_err)?;
                 if r.rows_affected() != 1 {
@@ -138,7 +138,7 @@ impl ResetStore for Db {
                 .bind(r.token_hash.clone())
                 .bind(r.user_id)
                 .bind(i64::from(r.require_approval))
-                .execute(&mut *c)
+                .execute(c.conn())
                 .await
                 .map_err(backend_err)?;
                 if used.rows_affected() != 1 {
@@ -149,7 +149,7 @@ impl ResetStore for Db {
                      WHERE user_id = $1 AND state IN ('pending', 'active', 'disabled') RETURNING serial",
                 )
                 .bind(r.user_id)
-                .fetch_all(&mut *c)
+                .fetch_all(c.conn())
                 .await
                 .map_err(backend_err)?;
                 let token = insert_token(c, &r.token, r.now, None, None, None).await?;

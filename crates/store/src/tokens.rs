@@ -1,18 +1,19 @@
+use crate::writer::Tx;
 use crate::{Db, backend_err, rows};
 use ichido_domain::audit::Event;
 use ichido_domain::store::{Acceptance, Result, SealedRow};
 use ichido_domain::token::{NewToken, Token, TokenState};
 use ichido_domain::{StoreError, Timestamp};
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 
 /// Runs one conditional UPDATE; when it changed exactly one row, appends the
 /// event and reports true. Nothing is written when it changed none.
 async fn update_one<'q>(
-    c: &mut AnyConnection,
+    c: &mut Tx,
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     ev: &Event,
 ) -> Result<bool> {
-    let r = query.execute(&mut *c).await.map_err(backend_err)?;
+    let r = query.execute(c.conn()).await.map_err(backend_err)?;
     if r.rows_affected() != 1 {
         return Ok(false);
     }
@@ -45,7 +46,7 @@ pub(crate) async fn create(db: &Db, t: &NewToken, now: Timestamp, ev: &Event) ->
                 .bind(t.pending_until.map(|p| p.0))
                 .bind(t.ocra_suite)
                 .bind(t.address)
-                .fetch_one(&mut *c)
+                .fetch_one(c.conn())
                 .await
                 .map_err(backend_err)?;
             let token = rows::token(&row)?;
@@ -203,7 +204,7 @@ pub(crate) async fn reseal(db: &Db, id: i64, old: &str, new: &str) -> Result<boo
             .bind(new)
             .bind(id)
             .bind(old)
-            .execute(&mut *c)
+            .execute(c.conn())
             .await
             .map_err(backend_err)?;
             Ok(r.rows_affected() == 1)

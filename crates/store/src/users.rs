@@ -25,7 +25,7 @@ pub(crate) async fn create(db: &Db, u: &NewUser, now: Timestamp, ev: &Event) -> 
                 .bind(u.phone)
                 .bind(u.password_hash)
                 .bind(now.0)
-                .fetch_one(&mut *c)
+                .fetch_one(c.conn())
                 .await
                 .map_err(backend_err)?;
             let user = rows::user(&row)?;
@@ -117,7 +117,7 @@ pub(crate) async fn update(
                 .bind(p.password_hash.clone().flatten())
                 .bind(now.0)
                 .bind(id)
-                .fetch_optional(&mut *c)
+                .fetch_optional(c.conn())
                 .await
                 .map_err(backend_err)?
                 .ok_or(StoreError::NotFound)?;
@@ -136,10 +136,10 @@ pub(crate) async fn delete(db: &Db, id: i64, ev: &Event) -> Result<()> {
             // Revoked tokens stay as rows for the audit trail, without owner or seed.
             sqlx::query("UPDATE tokens SET state = 'revoked', user_id = NULL, sealed_secret = '' WHERE user_id = $1")
                 .bind(id)
-                .execute(&mut *c)
+                .execute(c.conn())
                 .await
                 .map_err(backend_err)?;
-            let gone = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *c).await.map_err(backend_err)?;
+            let gone = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(c.conn()).await.map_err(backend_err)?;
             if gone.rows_affected() != 1 {
                 return Err(StoreError::NotFound);
             }
@@ -156,7 +156,7 @@ pub(crate) async fn unlock(db: &Db, id: i64, now: Timestamp, ev: &Event) -> Resu
             let r = sqlx::query("UPDATE users SET failed_count = 0, locked_until = NULL, updated_at = $1 WHERE id = $2")
                 .bind(now.0)
                 .bind(id)
-                .execute(&mut *c)
+                .execute(c.conn())
                 .await
                 .map_err(backend_err)?;
             if r.rows_affected() != 1 {

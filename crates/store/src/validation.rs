@@ -24,7 +24,7 @@ pub(crate) async fn accept(db: &Db, a: &Acceptance, ev: &Event) -> Result<bool> 
             .bind(a.now.0)
             .bind(a.token_id)
             .bind(a.user_id)
-            .execute(&mut *c)
+            .execute(c.conn())
             .await
             .map_err(backend_err)?;
             if advanced.rows_affected() != 1 {
@@ -32,7 +32,7 @@ pub(crate) async fn accept(db: &Db, a: &Acceptance, ev: &Event) -> Result<bool> 
             }
             sqlx::query("UPDATE users SET failed_count = 0 WHERE id = $1 AND failed_count <> 0")
                 .bind(a.user_id)
-                .execute(&mut *c)
+                .execute(c.conn())
                 .await
                 .map_err(backend_err)?;
             crate::audit::append(c, &ev).await?;
@@ -50,7 +50,7 @@ pub(crate) async fn record_failure(db: &Db, f: &Failure, ev: &Event) -> Result<F
         Box::pin(async move {
             sqlx::query("UPDATE tokens SET failed_count = failed_count + 1 WHERE user_id = $1 AND state = 'active'")
                 .bind(f.user_id)
-                .execute(&mut *c)
+                .execute(c.conn())
                 .await
                 .map_err(backend_err)?;
             let row = sqlx::query(
@@ -62,7 +62,7 @@ pub(crate) async fn record_failure(db: &Db, f: &Failure, ev: &Event) -> Result<F
             .bind(f.max_failures)
             .bind(f.lock_until.0)
             .bind(f.user_id)
-            .fetch_optional(&mut *c)
+            .fetch_optional(c.conn())
             .await
             .map_err(backend_err)?;
             crate::audit::append(c, &ev).await?;

@@ -1,15 +1,22 @@
 //! Group commit: every write transaction of this process goes through one
 //! task that takes whatever writes are queued, runs each inside a savepoint
 //! of one database transaction, commits once, and only then answers each
-//! caller. One fsync (SQLite) or one commit holding the audit chain's head row
-//! (PostgreSQL) then carries many validations instead of one.
+//! caller. One fsync (SQLite) or one commit (PostgreSQL) then carries many
+//! validations instead of one.
 //!
-//! A write that fails is rolled back to its savepoint alone; the others in
-//! the batch still commit. A caller never hears "accepted" before the commit
-//! that makes it durable.
+//! The batch reads the audit chain's head once, right after `BEGIN`, and
+//! writes it back once before `COMMIT`; appends in between only insert their
+//! row. On PostgreSQL that read takes the head row's lock first, so every
+//! writer on every node locks in the same order (head, then rows) and two
+//! nodes' batches queue instead of deadlocking.
+//!
+//! A write that fails is rolled back to its savepoint alone, with the head as
+//! it stood before it; the others in the batch still commit. A caller never
+//! hears "accepted" before the commit that makes it durable.
 
 use futures_core::future::BoxFuture;
-use sqlx::{AnyConnection, AnyPool, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backend_err;
@@ -20,11 +27,37 @@ use ichido_domain::store::Result;
 /// the database and how much one failed commit affects.
 const MAX_BATCH: usize = 256;
 
+/// The audit chain's last event as the open transaction sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Head {
+    pub(crate) seq: i64,
+    pub(crate) hash: [u8; 32],
+}
+
+/// What a write runs on: the batch's connection and the audit head.
+pub(crate) struct Tx {
+    conn: PoolConnection<Any>,
+    pub(crate) head: Head,
+}
+
+impl Tx {
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+}
+
+/// How a backend opens a batch and locks the audit head.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Dialect {
+    pub(crate) begin: &'static str,
+    pub(crate) read_head: &'static str,
+}
+
 type Finish = Box<dyn FnOnce(Result<()>) + Send>;
 
-/// A write: runs on the batch's connection, says whether it succeeded (keep
+/// A write: runs on the batch's transaction, says whether it succeeded (keep
 /// its savepoint) and how to answer its caller once the commit is known.
-type Job = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool, Finish)> + Send>;
+type Job = Box<dyn for<'c> FnOnce(&'c mut Tx) -> BoxFuture<'c, (bool, Finish)> + Send>;
 
 #[derive(Clone, Debug)]
 pub(crate) struct Writer {
@@ -32,9 +65,9 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn spawn(pool: AnyPool, begin: &'static str) -> Writer {
+    pub(crate) fn spawn(pool: AnyPool, dialect: Dialect) -> Writer {
         let (jobs, rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
-        tokio::spawn(run(pool, begin, rx));
+        tokio::spawn(run(pool, dialect, rx));
         Writer { jobs }
     }
 
@@ -42,7 +75,7 @@ impl Writer {
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut Tx) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel::<Result<T>>();
         let job: Job = Box::new(move |conn| {
@@ -64,7 +97,7 @@ fn stopped() -> StoreError {
     StoreError::Backend("the database writer has stopped".into())
 }
 
-async fn run(pool: AnyPool, begin: &'static str, mut rx: mpsc::Receiver<Job>) {
+async fn run(pool: AnyPool, dialect: Dialect, mut rx: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {
         batch.push(first);
@@ -77,10 +110,13 @@ async fn run(pool: AnyPool, begin: &'static str, mut rx: mpsc::Receiver<Job>) {
         let jobs = std::mem::take(&mut batch);
         // The connection goes back to the pool between batches, so an
         // in-memory database (one connection) can still serve reads.
-        match pool.acquire().await {
-            Ok(mut conn) => commit_batch(&mut conn, begin, jobs).await,
-            Err(e) => {
-                let err = backend_err(e);
+        let opened = match pool.acquire().await {
+            Ok(conn) => begin(conn, dialect).await,
+            Err(e) => Err(backend_err(e)),
+        };
+        match opened {
+            Ok(mut tx) => commit_batch(&mut tx, jobs).await,
+            Err(err) => {
                 for job in jobs {
                     fail_unrun(job, &err);
                 }
@@ -96,68 +132,109 @@ fn fail_unrun(_job: Job, err: &StoreError) {
     tracing::error!(error = %err, "database unavailable for a write");
 }
 
-async fn commit_batch(conn: &mut AnyConnection, begin: &'static str, jobs: Vec<Job>) {
-    if let Err(e) = conn.execute(begin).await {
-        let err = backend_err(e);
-        for job in jobs {
-            fail_unrun(job, &err);
+async fn begin(mut conn: PoolConnection<Any>, dialect: Dialect) -> Result<Tx> {
+    conn.execute(dialect.begin).await.map_err(backend_err)?;
+    match read_head(&mut conn, dialect).await {
+        Ok(head) => Ok(Tx { conn, head }),
+        Err(e) => {
+            let _ = conn.execute("ROLLBACK").await;
+            Err(e)
         }
+    }
+}
+
+async fn read_head(conn: &mut AnyConnection, dialect: Dialect) -> Result<Head> {
+    let row = sqlx::query(dialect.read_head)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(backend_err)?;
+    let seq: i64 = row.try_get("seq").map_err(backend_err)?;
+    let hex_hash: String = row.try_get("hash").map_err(backend_err)?;
+    let mut hash = [0u8; 32];
+    hex::decode_to_slice(&hex_hash, &mut hash)
+        .map_err(|_| StoreError::Backend("audit head hash is corrupt".into()))?;
+    Ok(Head { seq, hash })
+}
+
+/// Writes the head back if the batch appended to the chain, then commits.
+async fn finish_tx(tx: &mut Tx, start: Head) -> Result<()> {
+    if tx.head != start {
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(tx.head.seq)
+            .bind(hex::encode(tx.head.hash))
+            .execute(tx.conn())
+            .await
+            .map_err(backend_err)?;
+    }
+    tx.conn().execute("COMMIT").await.map_err(backend_err)?;
+    Ok(())
+}
+
+async fn commit_batch(tx: &mut Tx, jobs: Vec<Job>) {
+    let start = tx.head;
+    if jobs.len() == 1 {
+        let job = jobs.into_iter().next().expect("one job");
+        let (ok, finish) = job(tx).await;
+        if !ok {
+            let _ = tx.conn().execute("ROLLBACK").await;
+            finish(Ok(()));
+            return;
+        }
+        let committed = finish_tx(tx, start).await;
+        if committed.is_err() {
+            let _ = tx.conn().execute("ROLLBACK").await;
+        }
+        finish(committed);
         return;
     }
-    let single = jobs.len() == 1;
     let mut finishes: Vec<Finish> = Vec::with_capacity(jobs.len());
+    // Each savepoint is opened in the same round trip that closes the one
+    // before it: one statement between jobs instead of two.
+    let mut kept_last: Option<bool> = None;
     for job in jobs {
-        if single {
-            let (ok, finish) = job(conn).await;
-            if !ok {
-                let _ = conn.execute("ROLLBACK").await;
-                finish(Ok(()));
-                return;
-            }
-            finishes.push(finish);
-            continue;
-        }
-        if let Err(e) = conn.execute("SAVEPOINT write").await {
-            let err = backend_err(e);
-            fail_unrun(job, &err);
-            continue;
-        }
-        let (ok, finish) = job(conn).await;
-        let end = if ok {
-            "RELEASE SAVEPOINT write"
-        } else {
-            "ROLLBACK TO SAVEPOINT write; RELEASE SAVEPOINT write"
+        let open = match kept_last {
+            None => "SAVEPOINT write",
+            Some(true) => "RELEASE SAVEPOINT write; SAVEPOINT write",
+            Some(false) => "ROLLBACK TO SAVEPOINT write; RELEASE SAVEPOINT write; SAVEPOINT write",
         };
-        let mut ended = Ok(());
-        for stmt in end.split("; ") {
-            if let Err(e) = conn.execute(stmt).await {
-                ended = Err(backend_err(e));
-                break;
+        if let Err(e) = tx.conn().execute(open).await {
+            // The transaction is in an unknown state: give up on all of it.
+            let err = backend_err(e);
+            let _ = tx.conn().execute("ROLLBACK").await;
+            fail_unrun(job, &err);
+            for f in finishes {
+                f(Err(err.clone()));
             }
+            return;
         }
-        match ended {
-            // A failed write answers with its own error right away: nothing of
-            // it will be committed either way.
-            Ok(()) if !ok => finish(Ok(())),
-            Ok(()) => finishes.push(finish),
-            Err(e) => {
-                // The transaction is in an unknown state: give up on all of it.
-                let _ = conn.execute("ROLLBACK").await;
-                finish(Err(e.clone()));
-                for f in finishes {
-                    f(Err(e.clone()));
-                }
-                return;
-            }
+        let before = tx.head;
+        let (ok, finish) = job(tx).await;
+        kept_last = Some(ok);
+        if ok {
+            finishes.push(finish);
+        } else {
+            tx.head = before;
+            // A failed write answers with its own error right away: nothing
+            // of it will be committed either way.
+            finish(Ok(()));
         }
     }
-    let committed = conn
-        .execute("COMMIT")
+    let close = match kept_last {
+        Some(false) => "ROLLBACK TO SAVEPOINT write; RELEASE SAVEPOINT write",
+        _ => "RELEASE SAVEPOINT write",
+    };
+    let close = tx
+        .conn()
+        .execute(close)
         .await
         .map(|_| ())
         .map_err(backend_err);
+    let committed = match close {
+        Ok(()) => finish_tx(tx, start).await,
+        Err(e) => Err(e),
+    };
     if committed.is_err() {
-        let _ = conn.execute("ROLLBACK").await;
+        let _ = tx.conn().execute("ROLLBACK").await;
     }
     for f in finishes {
         f(committed.clone());

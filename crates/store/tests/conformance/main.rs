@@ -61,4 +61,5 @@ on_both_backends! {
     audit::concurrent_failed_changes_append_nothing(db) on File;
     audit::audit_events_filters_and_pages(db) on Memory;
     schema::schema_migration_is_idempotent(url) on File;
+    validation::two_nodes_accepting_the_same_codes_never_deadlock(url) on File;
 }
