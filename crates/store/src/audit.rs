@@ -1,6 +1,8 @@
 //! Appending to the hash chain, and reading it back. The head is read and
 //! locked once per write transaction by the writer (`writer::Tx`).
 
+use std::sync::LazyLock;
+
 use sqlx::Row;
 
 use crate::writer::{Head, Tx};
@@ -8,31 +10,65 @@ use crate::{backend_err, rows};
 use ichido_domain::StoreError;
 use ichido_domain::audit::{Event, Query, Record, chain_hash};
 
+/// The columns of an audit row, in the order `bind_link` binds them.
+pub(crate) const INSERT_INTO: &str = "INSERT INTO audit (seq, at, actor, action, username, serial, client_ip, user_agent, \
+     result, reason, prev_hash, hash)";
+
+/// `$first, …, $(first + 11)`: the placeholders of one audit row.
+pub(crate) fn placeholders(first: usize) -> String {
+    (first..first + 12)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The chain's next link for an event: computed here, stored by whichever
+/// statement inserts it, made the head only once that statement did.
+pub(crate) struct Link {
+    pub(crate) head: Head,
+    prev: String,
+    hash: String,
+}
+
+pub(crate) fn next_link(tx: &Tx, ev: &Event) -> Link {
+    let seq = tx.head.seq + 1;
+    let hash = chain_hash(&tx.head.hash, seq, ev);
+    Link {
+        head: Head { seq, hash },
+        prev: hex::encode(tx.head.hash),
+        hash: hex::encode(hash),
+    }
+}
+
+/// Binds the row of `link` in `INSERT_INTO`'s column order.
+pub(crate) fn bind_link<'q>(q: AnyQuery<'q>, link: &'q Link, ev: &'q Event) -> AnyQuery<'q> {
+    q.bind(link.head.seq)
+        .bind(ev.at.0)
+        .bind(&ev.actor)
+        .bind(&ev.action)
+        .bind(&ev.username)
+        .bind(&ev.serial)
+        .bind(&ev.client_ip)
+        .bind(&ev.user_agent)
+        .bind(&ev.result)
+        .bind(&ev.reason)
+        .bind(&link.prev)
+        .bind(&link.hash)
+}
+
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
 /// Inserts the event as the chain's next link; the batch writes the new head
 /// back before it commits (see `writer`).
 pub(crate) async fn append(tx: &mut Tx, ev: &Event) -> Result<(), StoreError> {
-    let seq = tx.head.seq + 1;
-    let hash = chain_hash(&tx.head.hash, seq, ev);
-    sqlx::query(
-        "INSERT INTO audit (seq, at, actor, action, username, serial, client_ip, user_agent, result, reason, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(seq)
-    .bind(ev.at.0)
-    .bind(&ev.actor)
-    .bind(&ev.action)
-    .bind(&ev.username)
-    .bind(&ev.serial)
-    .bind(&ev.client_ip)
-    .bind(&ev.user_agent)
-    .bind(&ev.result)
-    .bind(&ev.reason)
-    .bind(hex::encode(tx.head.hash))
-    .bind(hex::encode(hash))
-    .execute(tx.conn())
-    .await
-    .map_err(backend_err)?;
-    tx.head = Head { seq, hash };
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| format!("{INSERT_INTO} VALUES ({})", placeholders(1)));
+    let link = next_link(tx, ev);
+    bind_link(sqlx::query(&SQL), &link, ev)
+        .execute(tx.conn())
+        .await
+        .map_err(backend_err)?;
+    tx.head = link.head;
     Ok(())
 }
 

@@ -71,26 +71,27 @@ impl Db {
                 Durability::Full => "FULL",
                 Durability::Normal => "NORMAL",
             };
-            // The writer never checkpoints (see `checkpoint_elsewhere`).
-            let opts = move |writer: bool| {
-                AnyPoolOptions::new().after_connect(move |conn, _| {
-                    Box::pin(async move {
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                        if !memory {
-                            conn.execute("PRAGMA journal_mode = WAL").await?;
-                        }
-                        conn.execute(format!("PRAGMA synchronous = {sync}").as_str())
-                            .await?;
-                        if writer && !memory {
-                            conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
-                        }
-                        Ok(())
+            // A SQLite connection is a file in this process: pinging it before
+            // each use (sqlx's default) is one more thread round trip per
+            // query and finds nothing.
+            let opts = move || {
+                AnyPoolOptions::new()
+                    .test_before_acquire(false)
+                    .after_connect(move |conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            if !memory {
+                                conn.execute("PRAGMA journal_mode = WAL").await?;
+                            }
+                            conn.execute(format!("PRAGMA synchronous = {sync}").as_str())
+                                .await?;
+                            Ok(())
+                        })
                     })
-                })
             };
             // An in-memory database lives in its one connection.
-            let write = opts(true)
+            let write = opts()
                 .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
@@ -101,13 +102,11 @@ impl Db {
             let read = if memory {
                 write.clone()
             } else {
-                let read = opts(false)
+                opts()
                     .max_connections(8)
                     .connect(&url)
                     .await
-                    .map_err(backend_err)?;
-                checkpoint_elsewhere(&read);
-                read
+                    .map_err(backend_err)?
             };
             Db {
                 read,
@@ -141,30 +140,6 @@ impl Db {
         &self.write
     }
 }
-
-/// SQLite checkpoints the WAL into the database file in whichever connection
-/// commits past 1,000 pages, syncing the file while that commit's callers
-/// wait. The writer's commits are the validations' latency, so it never
-/// checkpoints; a reader does it in the background instead, which blocks
-/// neither the writer nor other readers.
-fn checkpoint_elsewhere(read: &AnyPool) {
-    let read = read.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if read.is_closed() {
-                return;
-            }
-            if let Err(e) = read.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
-                tracing::warn!(error = %e, "WAL checkpoint failed");
-            }
-        }
-    });
-}
-
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 /// The URL without its password, fit for an error message.
 pub fn redact_url(url: &str) -> String {

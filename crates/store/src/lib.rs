@@ -37,7 +37,7 @@ pub struct Db {
 }
 
 impl Db {
-    /// Runs a write in the next group commit; see `writer`.
+    /// Runs a write in the next group commit, in a savepoint; see `writer`.
     pub(crate) async fn write<T, F>(&self, f: F) -> ichido_domain::store::Result<T>
     where
         T: Send + 'static,
@@ -48,7 +48,22 @@ impl Db {
             + Send
             + 'static,
     {
-        self.writer.write(f).await
+        self.writer.write(writer::Isolation::Savepoint, f).await
+    }
+
+    /// Runs a write that fails only when the database does (the hot path)
+    /// in the next group commit, without a savepoint; see `writer`.
+    pub(crate) async fn write_unisolated<T, F>(&self, f: F) -> ichido_domain::store::Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(
+                &'c mut writer::Tx,
+            )
+                -> futures_core::future::BoxFuture<'c, ichido_domain::store::Result<T>>
+            + Send
+            + 'static,
+    {
+        self.writer.write(writer::Isolation::None, f).await
     }
 
     pub fn backend(&self) -> Backend {

@@ -10,9 +10,13 @@
 //! writer on every node locks in the same order (head, then rows) and two
 //! nodes' batches queue instead of deadlocking.
 //!
-//! A write that fails is rolled back to its savepoint alone, with the head as
-//! it stood before it; the others in the batch still commit. A caller never
-//! hears "accepted" before the commit that makes it durable.
+//! A write that may fail in the ordinary course (a name already taken, a
+//! state that changed) runs in a savepoint and is rolled back alone, with the
+//! head as it stood before it; the others in the batch still commit. The two
+//! writes of the hot path cannot fail that way, so they run without one (a
+//! savepoint is a round trip of its own); should one fail all the same, the
+//! whole batch is rolled back and every caller in it gets the error. A
+//! caller never hears "accepted" before the commit that makes it durable.
 
 use futures_core::future::BoxFuture;
 use sqlx::pool::PoolConnection;
@@ -57,7 +61,21 @@ type Finish = Box<dyn FnOnce(Result<()>) + Send>;
 
 /// A write: runs on the batch's transaction, says whether it succeeded (keep
 /// its savepoint) and how to answer its caller once the commit is known.
-type Job = Box<dyn for<'c> FnOnce(&'c mut Tx) -> BoxFuture<'c, (bool, Finish)> + Send>;
+type Run = Box<dyn for<'c> FnOnce(&'c mut Tx) -> BoxFuture<'c, (bool, Finish)> + Send>;
+
+struct Job {
+    run: Run,
+    isolation: Isolation,
+}
+
+/// What a failure of the write means for the rest of its batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Isolation {
+    /// In a savepoint: it fails alone.
+    Savepoint,
+    /// Writes that fail only when the database does: a failure ends the batch.
+    None,
+}
 
 #[derive(Clone, Debug)]
 pub(crate) struct Writer {
@@ -72,13 +90,13 @@ impl Writer {
     }
 
     /// Runs `f` in the next batch and returns its result once committed.
-    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
+    pub(crate) async fn write<T, F>(&self, isolation: Isolation, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut Tx) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel::<Result<T>>();
-        let job: Job = Box::new(move |conn| {
+        let run: Run = Box::new(move |conn| {
             Box::pin(async move {
                 let outcome = f(conn).await;
                 let ok = outcome.is_ok();
@@ -88,6 +106,7 @@ impl Writer {
                 (ok, finish)
             })
         });
+        let job = Job { run, isolation };
         self.jobs.send(job).await.map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
     }
@@ -170,46 +189,67 @@ async fn finish_tx(tx: &mut Tx, start: Head) -> Result<()> {
     Ok(())
 }
 
+/// Where the batch stands between two jobs: in no savepoint, or in one
+/// whose job succeeded (keep it) or failed (roll it back).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Savepoint {
+    Closed,
+    Keep,
+    Discard,
+}
+
+impl Savepoint {
+    /// The statement that ends this savepoint, and opens the next one if
+    /// `reopen`: one round trip between two isolated jobs instead of two.
+    fn end(self, reopen: bool) -> Option<&'static str> {
+        match (self, reopen) {
+            (Savepoint::Closed, false) => None,
+            (Savepoint::Closed, true) => Some("SAVEPOINT write"),
+            (Savepoint::Keep, false) => Some("RELEASE SAVEPOINT write"),
+            (Savepoint::Keep, true) => Some("RELEASE SAVEPOINT write; SAVEPOINT write"),
+            (Savepoint::Discard, false) => {
+                Some("ROLLBACK TO SAVEPOINT write; RELEASE SAVEPOINT write")
+            }
+            (Savepoint::Discard, true) => {
+                Some("ROLLBACK TO SAVEPOINT write; RELEASE SAVEPOINT write; SAVEPOINT write")
+            }
+        }
+    }
+}
+
 async fn commit_batch(tx: &mut Tx, jobs: Vec<Job>) {
     let start = tx.head;
-    if jobs.len() == 1 {
-        let job = jobs.into_iter().next().expect("one job");
-        let (ok, finish) = job(tx).await;
-        if !ok {
-            let _ = tx.conn().execute("ROLLBACK").await;
-            finish(Ok(()));
-            return;
-        }
-        let committed = finish_tx(tx, start).await;
-        if committed.is_err() {
-            let _ = tx.conn().execute("ROLLBACK").await;
-        }
-        finish(committed);
-        return;
-    }
     let mut finishes: Vec<Finish> = Vec::with_capacity(jobs.len());
-    // Each savepoint is opened in the same round trip that closes the one
-    // before it: one statement between jobs instead of two.
-    let mut kept_last: Option<bool> = None;
+    let mut savepoint = Savepoint::Closed;
+    // A lone job needs no savepoint: the transaction is its own.
+    let lone = jobs.len() == 1;
+    let mut ended = Ok(());
     for job in jobs {
-        let open = match kept_last {
-            None => "SAVEPOINT write",
-            Some(true) => "RELEASE SAVEPOINT write; SAVEPOINT write",
-            Some(false) => "ROLLBACK TO SAVEPOINT write; RELEASE SAVEPOINT write; SAVEPOINT write",
-        };
-        if let Err(e) = tx.conn().execute(open).await {
-            // The transaction is in an unknown state: give up on all of it.
-            let err = backend_err(e);
-            let _ = tx.conn().execute("ROLLBACK").await;
-            fail_unrun(job, &err);
-            for f in finishes {
-                f(Err(err.clone()));
+        let isolated = job.isolation == Isolation::Savepoint && !lone;
+        if let Some(stmt) = savepoint.end(isolated) {
+            if let Err(e) = tx.conn().execute(stmt).await {
+                // The transaction is in an unknown state: give up on all of it.
+                let err = backend_err(e);
+                fail_unrun(job, &err);
+                ended = Err(err);
+                break;
             }
-            return;
         }
         let before = tx.head;
-        let (ok, finish) = job(tx).await;
-        kept_last = Some(ok);
+        let (ok, finish) = (job.run)(tx).await;
+        savepoint = match (isolated, ok) {
+            (false, true) => Savepoint::Closed,
+            (true, true) => Savepoint::Keep,
+            (true, false) => Savepoint::Discard,
+            (false, false) => {
+                // Part of this write may have happened: none of the batch may.
+                finish(Ok(()));
+                ended = Err(StoreError::Backend(
+                    "a write in the same transaction failed; nothing was written".into(),
+                ));
+                break;
+            }
+        };
         if ok {
             finishes.push(finish);
         } else {
@@ -219,17 +259,17 @@ async fn commit_batch(tx: &mut Tx, jobs: Vec<Job>) {
             finish(Ok(()));
         }
     }
-    let close = match kept_last {
-        Some(false) => "ROLLBACK TO SAVEPOINT write; RELEASE SAVEPOINT write",
-        _ => "RELEASE SAVEPOINT write",
-    };
-    let close = tx
-        .conn()
-        .execute(close)
-        .await
-        .map(|_| ())
-        .map_err(backend_err);
-    let committed = match close {
+    if ended.is_ok()
+        && let Some(stmt) = savepoint.end(false)
+    {
+        ended = tx
+            .conn()
+            .execute(stmt)
+            .await
+            .map(|_| ())
+            .map_err(backend_err);
+    }
+    let committed = match ended {
         Ok(()) => finish_tx(tx, start).await,
         Err(e) => Err(e),
     };
