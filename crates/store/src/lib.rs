@@ -51,21 +51,6 @@ impl Db {
         self.writer.write(writer::Isolation::Savepoint, f).await
     }
 
-    /// Runs a write that fails only when the database does (the hot path)
-    /// in the next group commit, without a savepoint; see `writer`.
-    pub(crate) async fn write_unisolated<T, F>(&self, f: F) -> ichido_domain::store::Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(
-                &'c mut writer::Tx,
-            )
-                -> futures_core::future::BoxFuture<'c, ichido_domain::store::Result<T>>
-            + Send
-            + 'static,
-    {
-        self.writer.write(writer::Isolation::None, f).await
-    }
-
     pub fn backend(&self) -> Backend {
         self.backend
     }

@@ -9,6 +9,7 @@ use std::sync::LazyLock;
 use sqlx::Row;
 
 use crate::audit::{INSERT_INTO, bind_link, next_link, placeholders};
+use crate::writer::Isolation;
 use crate::{Backend, Db, backend_err};
 use ichido_domain::audit::Event;
 use ichido_domain::store::{Acceptance, Failure, FailureOutcome, Result};
@@ -46,32 +47,34 @@ static ACCEPT_POSTGRES: LazyLock<String> = LazyLock::new(|| {
 
 pub(crate) async fn accept(db: &Db, a: &Acceptance, ev: &Event) -> Result<bool> {
     let (a, ev, backend) = (a.clone(), ev.clone(), db.backend());
-    db.write_unisolated(move |tx| {
-        Box::pin(async move {
-            let sql = match backend {
-                Backend::Sqlite => &ACCEPT_SQLITE,
-                Backend::Postgres => &ACCEPT_POSTGRES,
-            };
-            let link = next_link(tx, &ev);
-            let q = sqlx::query(sql)
-                .bind(a.counter)
-                .bind(a.drift)
-                .bind(a.now.0)
-                .bind(a.token_id)
-                .bind(a.user_id);
-            // All rows, so that every statement of SQLite's chain runs.
-            let logged = bind_link(q, &link, &ev)
-                .fetch_all(tx.conn())
-                .await
-                .map_err(backend_err)?;
-            if logged.is_empty() {
-                return Ok(false);
-            }
-            tx.head = link.head;
-            Ok(true)
+    // Without a savepoint: these fail only when the database does.
+    db.writer
+        .write(Isolation::None, move |tx| {
+            Box::pin(async move {
+                let sql = match backend {
+                    Backend::Sqlite => &ACCEPT_SQLITE,
+                    Backend::Postgres => &ACCEPT_POSTGRES,
+                };
+                let link = next_link(tx, &ev);
+                let q = sqlx::query(sql)
+                    .bind(a.counter)
+                    .bind(a.drift)
+                    .bind(a.now.0)
+                    .bind(a.token_id)
+                    .bind(a.user_id);
+                // All rows, so that every statement of SQLite's chain runs.
+                let logged = bind_link(q, &link, &ev)
+                    .fetch_all(tx.conn())
+                    .await
+                    .map_err(backend_err)?;
+                if logged.is_empty() {
+                    return Ok(false);
+                }
+                tx.head = link.head;
+                Ok(true)
+            })
         })
-    })
-    .await
+        .await
 }
 
 const COUNT_ON_TOKENS: &str =
@@ -101,46 +104,48 @@ static FAILURE_POSTGRES: LazyLock<String> = LazyLock::new(|| {
 /// starts the count afresh for after the lock.
 pub(crate) async fn record_failure(db: &Db, f: &Failure, ev: &Event) -> Result<FailureOutcome> {
     let (f, ev, backend) = (f.clone(), ev.clone(), db.backend());
-    db.write_unisolated(move |tx| {
-        Box::pin(async move {
-            let sql = match backend {
-                Backend::Sqlite => &FAILURE_SQLITE,
-                Backend::Postgres => &FAILURE_POSTGRES,
-            };
-            let link = next_link(tx, &ev);
-            let q = sqlx::query(sql)
-                .bind(f.user_id)
-                .bind(f.max_failures)
-                .bind(f.lock_until.0);
-            // All rows, so that every statement of SQLite's chain runs.
-            let rows = bind_link(q, &link, &ev)
-                .fetch_all(tx.conn())
-                .await
-                .map_err(backend_err)?;
-            tx.head = link.head;
-            // The user was deleted meanwhile: nothing to count, still audited.
-            let Some(row) = rows.first() else {
-                return Ok(FailureOutcome {
-                    locked_now: false,
-                    failed_count: 0,
-                });
-            };
-            let failed_count: i64 = row.try_get("failed_count").map_err(backend_err)?;
-            let locked_until: Option<i64> = row.try_get("locked_until").map_err(backend_err)?;
-            let locked_now = failed_count == 0 && locked_until == Some(f.lock_until.0);
-            if locked_now {
-                let mut lock = ev.clone();
-                lock.action = "user.lock".into();
-                lock.result = "success".into();
-                lock.reason = Some("too_many_failures".into());
-                lock.serial = None;
-                crate::audit::append(tx, &lock).await?;
-            }
-            Ok(FailureOutcome {
-                locked_now,
-                failed_count,
+    // Without a savepoint: these fail only when the database does.
+    db.writer
+        .write(Isolation::None, move |tx| {
+            Box::pin(async move {
+                let sql = match backend {
+                    Backend::Sqlite => &FAILURE_SQLITE,
+                    Backend::Postgres => &FAILURE_POSTGRES,
+                };
+                let link = next_link(tx, &ev);
+                let q = sqlx::query(sql)
+                    .bind(f.user_id)
+                    .bind(f.max_failures)
+                    .bind(f.lock_until.0);
+                // All rows, so that every statement of SQLite's chain runs.
+                let rows = bind_link(q, &link, &ev)
+                    .fetch_all(tx.conn())
+                    .await
+                    .map_err(backend_err)?;
+                tx.head = link.head;
+                // The user was deleted meanwhile: nothing to count, still audited.
+                let Some(row) = rows.first() else {
+                    return Ok(FailureOutcome {
+                        locked_now: false,
+                        failed_count: 0,
+                    });
+                };
+                let failed_count: i64 = row.try_get("failed_count").map_err(backend_err)?;
+                let locked_until: Option<i64> = row.try_get("locked_until").map_err(backend_err)?;
+                let locked_now = failed_count == 0 && locked_until == Some(f.lock_until.0);
+                if locked_now {
+                    let mut lock = ev.clone();
+                    lock.action = "user.lock".into();
+                    lock.result = "success".into();
+                    lock.reason = Some("too_many_failures".into());
+                    lock.serial = None;
+                    crate::audit::append(tx, &lock).await?;
+                }
+                Ok(FailureOutcome {
+                    locked_now,
+                    failed_count,
+                })
             })
         })
-    })
-    .await
+        .await
 }

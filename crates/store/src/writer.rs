@@ -226,14 +226,14 @@ async fn commit_batch(tx: &mut Tx, jobs: Vec<Job>) {
     let mut ended = Ok(());
     for job in jobs {
         let isolated = job.isolation == Isolation::Savepoint && !lone;
-        if let Some(stmt) = savepoint.end(isolated) {
-            if let Err(e) = tx.conn().execute(stmt).await {
-                // The transaction is in an unknown state: give up on all of it.
-                let err = backend_err(e);
-                fail_unrun(job, &err);
-                ended = Err(err);
-                break;
-            }
+        if let Some(stmt) = savepoint.end(isolated)
+            && let Err(e) = tx.conn().execute(stmt).await
+        {
+            // The transaction is in an unknown state: give up on all of it.
+            let err = backend_err(e);
+            fail_unrun(job, &err);
+            ended = Err(err);
+            break;
         }
         let before = tx.head;
         let (ok, finish) = (job.run)(tx).await;
