@@ -142,7 +142,7 @@ impl Run {
         let unix = unix_now();
         let Some(i) = self.pool.take(unix / 30) else {
             if matches!(self.opts.mode, Mode::Open { .. }) && self.measured(due) {
-                lock(&self.stats).not_sent += 1;
+                lock(&self.stats).counts.not_sent += 1;
             }
             return false;
         };
@@ -181,37 +181,37 @@ impl Run {
         s.record_latency(done - due);
         match (plan, outcome) {
             (Plan::Valid(_), (Ok(true), _)) => {
-                s.valid_sent += 1;
-                s.valid_accepted += 1;
+                s.counts.valid_sent += 1;
+                s.counts.valid_accepted += 1;
             }
             (Plan::Valid(_), (Ok(false), _)) => {
-                s.valid_sent += 1;
-                s.valid_rejected += 1;
+                s.counts.valid_sent += 1;
+                s.counts.valid_rejected += 1;
             }
             (Plan::Wrong(_), (Ok(accepted), _)) => {
-                s.wrong_sent += 1;
+                s.counts.wrong_sent += 1;
                 if accepted {
-                    s.wrong_accepted += 1;
+                    s.counts.wrong_accepted += 1;
                 } else {
-                    s.wrong_rejected += 1;
+                    s.counts.wrong_rejected += 1;
                 }
             }
             (Plan::Replayed(_), (Ok(a), Some(Ok(b)))) => {
-                s.valid_sent += 1;
-                s.replays_sent += 1;
+                s.counts.valid_sent += 1;
+                s.counts.replays_sent += 1;
                 match (a, b) {
                     (true, true) => {
-                        s.valid_accepted += 1;
-                        s.replays_accepted += 1;
+                        s.counts.valid_accepted += 1;
+                        s.counts.replays_accepted += 1;
                     }
-                    (true, false) | (false, true) => s.valid_accepted += 1,
-                    (false, false) => s.valid_rejected += 1,
+                    (true, false) | (false, true) => s.counts.valid_accepted += 1,
+                    (false, false) => s.counts.valid_rejected += 1,
                 }
             }
             (_, (first, second)) => {
                 for r in std::iter::once(first).chain(second) {
                     if let Err(f) = r {
-                        s.error(&f.0);
+                        s.counts.error(&f.0);
                     }
                 }
             }
@@ -275,10 +275,7 @@ pub async fn run(
         })
         .collect();
     let secs = opts.duration.as_secs_f64();
-    let requests = stats.valid_sent
-        + stats.wrong_sent
-        + stats.replays_sent
-        + stats.errors.values().sum::<u64>();
+    let requests = stats.counts.requests();
     let has_server = !opts.server_pids.is_empty();
     let (mode, concurrency, rate) = match opts.mode {
         Mode::Closed { concurrency } => ("closed", concurrency, None),
@@ -295,22 +292,13 @@ pub async fn run(
         seconds: secs,
         users: users.len(),
         requests,
-        accepts_per_second: stats.valid_accepted as f64 / secs,
+        accepts_per_second: stats.counts.valid_accepted as f64 / secs,
         requests_per_second: requests as f64 / secs,
         p50_ms: ms(stats.latency.value_at_quantile(0.50)),
         p95_ms: ms(stats.latency.value_at_quantile(0.95)),
         p99_ms: ms(stats.latency.value_at_quantile(0.99)),
         max_ms: ms(stats.latency.max()),
-        valid_sent: stats.valid_sent,
-        valid_accepted: stats.valid_accepted,
-        valid_rejected: stats.valid_rejected,
-        wrong_sent: stats.wrong_sent,
-        wrong_rejected: stats.wrong_rejected,
-        wrong_accepted: stats.wrong_accepted,
-        replays_sent: stats.replays_sent,
-        replays_accepted: stats.replays_accepted,
-        errors: stats.errors.clone(),
-        not_sent: stats.not_sent,
+        counts: stats.counts.clone(),
         server_rss_mib: has_server.then(|| server_after.rss_kib as f64 / 1024.0),
         server_peak_rss_mib: has_server.then(|| server_after.peak_rss_kib as f64 / 1024.0),
         server_cpu_cores: has_server
@@ -371,7 +359,7 @@ async fn drive(run: Arc<Run>) {
                 while requests.try_join_next().is_some() {}
                 if run.in_flight.load(Ordering::Relaxed) >= max_in_flight {
                     if run.measured(due) {
-                        lock(&run.stats).not_sent += 1;
+                        lock(&run.stats).counts.not_sent += 1;
                     }
                     continue;
                 }

@@ -12,9 +12,9 @@ pub fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("static histogram bounds")
 }
 
-/// Counts kept while a run goes on.
-pub struct Stats {
-    pub latency: Histogram<u64>,
+/// The answers of a run, by kind: kept while it goes on, reported after it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Counts {
     pub valid_sent: u64,
     pub valid_accepted: u64,
     pub valid_rejected: u64,
@@ -30,32 +30,14 @@ pub struct Stats {
     pub not_sent: u64,
 }
 
-impl Default for Stats {
-    fn default() -> Self {
-        Stats {
-            latency: histogram(),
-            valid_sent: 0,
-            valid_accepted: 0,
-            valid_rejected: 0,
-            wrong_sent: 0,
-            wrong_rejected: 0,
-            wrong_accepted: 0,
-            replays_sent: 0,
-            replays_accepted: 0,
-            errors: BTreeMap::new(),
-            not_sent: 0,
-        }
-    }
-}
-
-impl Stats {
-    pub fn record_latency(&mut self, d: Duration) {
-        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1);
-        self.latency.saturating_record(us);
-    }
-
+impl Counts {
     pub fn error(&mut self, kind: &str) {
         *self.errors.entry(kind.to_owned()).or_default() += 1;
+    }
+
+    /// Every request sent, answered or not.
+    pub fn requests(&self) -> u64 {
+        self.valid_sent + self.wrong_sent + self.replays_sent + self.errors.values().sum::<u64>()
     }
 
     /// Everything that is not the expected answer.
@@ -64,6 +46,28 @@ impl Stats {
             + self.wrong_accepted
             + self.replays_accepted
             + self.errors.values().sum::<u64>()
+    }
+}
+
+/// What a run keeps while it goes on.
+pub struct Stats {
+    pub latency: Histogram<u64>,
+    pub counts: Counts,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            latency: histogram(),
+            counts: Counts::default(),
+        }
+    }
+}
+
+impl Stats {
+    pub fn record_latency(&mut self, d: Duration) {
+        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1);
+        self.latency.saturating_record(us);
     }
 }
 
@@ -198,16 +202,8 @@ pub struct Report {
     pub p95_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
-    pub valid_sent: u64,
-    pub valid_accepted: u64,
-    pub valid_rejected: u64,
-    pub wrong_sent: u64,
-    pub wrong_rejected: u64,
-    pub wrong_accepted: u64,
-    pub replays_sent: u64,
-    pub replays_accepted: u64,
-    pub errors: BTreeMap<String, u64>,
-    pub not_sent: u64,
+    #[serde(flatten)]
+    pub counts: Counts,
     pub server_rss_mib: Option<f64>,
     pub server_peak_rss_mib: Option<f64>,
     /// Server CPU in cores during the measured window.
@@ -222,10 +218,7 @@ pub struct Report {
 
 impl Report {
     pub fn failures(&self) -> u64 {
-        self.valid_rejected
-            + self.wrong_accepted
-            + self.replays_accepted
-            + self.errors.values().sum::<u64>()
+        self.counts.failures()
     }
 
     /// A short human summary.
@@ -241,18 +234,19 @@ impl Report {
             self.p99_ms,
             self.max_ms
         );
+        let c = &self.counts;
         s += &format!(
             "  valid {} (accepted {}, rejected {}), wrong {} (rejected {}, accepted {}), replays {} (accepted {}), not sent {}, errors {:?}\n",
-            self.valid_sent,
-            self.valid_accepted,
-            self.valid_rejected,
-            self.wrong_sent,
-            self.wrong_rejected,
-            self.wrong_accepted,
-            self.replays_sent,
-            self.replays_accepted,
-            self.not_sent,
-            self.errors
+            c.valid_sent,
+            c.valid_accepted,
+            c.valid_rejected,
+            c.wrong_sent,
+            c.wrong_rejected,
+            c.wrong_accepted,
+            c.replays_sent,
+            c.replays_accepted,
+            c.not_sent,
+            c.errors
         );
         if let (Some(rss), Some(cpu)) = (self.server_rss_mib, self.server_cpu_cores) {
             s += &format!(

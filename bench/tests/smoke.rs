@@ -17,11 +17,25 @@ const RADIUS_SECRET: &str = "bench-smoke-shared-secret";
 
 fn assert_all_answers_expected(r: &Report) {
     eprint!("{}", r.summary());
-    assert!(r.errors.is_empty(), "errors: {:?}", r.errors);
-    assert!(r.valid_sent > 0 && r.wrong_sent > 0, "{}", r.summary());
-    assert_eq!(r.valid_accepted, r.valid_sent, "{}", r.summary());
-    assert_eq!(r.wrong_rejected, r.wrong_sent, "{}", r.summary());
-    assert_eq!(r.replays_accepted, 0, "{}", r.summary());
+    assert!(r.counts.errors.is_empty(), "errors: {:?}", r.counts.errors);
+    assert!(
+        r.counts.valid_sent > 0 && r.counts.wrong_sent > 0,
+        "{}",
+        r.summary()
+    );
+    assert_eq!(
+        r.counts.valid_accepted,
+        r.counts.valid_sent,
+        "{}",
+        r.summary()
+    );
+    assert_eq!(
+        r.counts.wrong_rejected,
+        r.counts.wrong_sent,
+        "{}",
+        r.summary()
+    );
+    assert_eq!(r.counts.replays_accepted, 0, "{}", r.summary());
 }
 
 fn options(label: &str, mode: Mode) -> LoadOptions {
@@ -95,7 +109,7 @@ async fn short_run_accepts_every_valid_code_and_rejects_the_rest() {
     .await
     .unwrap();
     assert_all_answers_expected(&closed);
-    assert!(closed.replays_sent > 0, "{}", closed.summary());
+    assert!(closed.counts.replays_sent > 0, "{}", closed.summary());
     assert!(closed.server_rss_mib.is_some_and(|m| m > 0.0));
 
     let open = Mode::Open {
