@@ -53,6 +53,7 @@ on_both_backends! {
     validation::accept_is_refused_for_a_token_not_active(db) on Memory;
     validation::failures_count_and_lock_at_the_limit(db) on File;
     validation::concurrent_failures_are_all_counted(db) on File;
+    validation::a_refused_acceptance_keeps_the_failure_count(db) on Memory;
     tokens::token_state_transitions_are_conditional(db) on Memory;
     tokens::activate_only_pending_and_unexpired(db) on Memory;
     tokens::reseal_replaces_only_the_expected_value(db) on Memory;

@@ -417,3 +417,45 @@ pub async fn two_nodes_accepting_the_same_codes_never_deadlock(url: String) {
     a.close().await;
     b.close().await;
 }
+
+/// Only an accepted code clears the user's failures: a replayed code, a
+/// token that is not active, or any other refused acceptance leaves the count
+/// (and the audit log) as it was, so replaying an old code cannot reset a
+/// lockout in the making.
+pub async fn a_refused_acceptance_keeps_the_failure_count(db: Db) {
+    let u = user(&db, "alice").await;
+    let active = token(&db, "TOTP1", Some(u.id), TokenState::Active).await;
+    let disabled = token(&db, "TOTP2", Some(u.id), TokenState::Disabled).await;
+    let ev = event("validate").user("alice");
+    assert!(
+        db.accept(&acceptance(&active, 5, at(1)), &ev)
+            .await
+            .unwrap()
+    );
+    let failure = Failure {
+        user_id: u.id,
+        max_failures: 10,
+        lock_until: at(900),
+        now: at(2),
+    };
+    for _ in 0..2 {
+        db.record_failure(&failure, &ev).await.unwrap();
+    }
+    let events = audit_len(&db).await;
+    for refused in [
+        acceptance(&active, 5, at(3)),
+        acceptance(&active, 4, at(3)),
+        acceptance(&disabled, 9, at(3)),
+    ] {
+        assert!(!db.accept(&refused, &ev).await.unwrap());
+    }
+    let stored = db.user_by_id(u.id).await.unwrap().unwrap();
+    assert_eq!(stored.failed_count, 2, "refused acceptances reset nothing");
+    assert_eq!(audit_len(&db).await, events, "and log nothing");
+    assert!(
+        db.accept(&acceptance(&active, 6, at(4)), &ev)
+            .await
+            .unwrap()
+    );
+    assert_eq!(db.user_by_id(u.id).await.unwrap().unwrap().failed_count, 0);
+}
