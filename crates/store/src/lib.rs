@@ -4,7 +4,9 @@
 //! accept `$N` parameters (SQLite numbers them by first appearance, so every
 //! query uses them in ascending order), `RETURNING`, and 64-bit integers for
 //! every number and timestamp. What differs — the schema's column types and
-//! connection tuning — lives in `migrations/<backend>` and `connect.rs`.
+//! connection tuning — lives in `migrations/<backend>` and `connect.rs`; the
+//! one exception is the hot path in `validation.rs`, one round trip written
+//! once per backend (SQLite chains statements, PostgreSQL uses CTEs).
 
 mod api_keys;
 mod audit;

@@ -1,7 +1,6 @@
 //! Group commit: every write transaction of this process goes through one
-//! task that takes whatever writes are queued, runs each inside a savepoint
-//! of one database transaction, commits once, and only then answers each
-//! caller. One fsync (SQLite) or one commit (PostgreSQL) then carries many
+//! task that takes whatever writes are queued, runs them in one database
+//! transaction, commits once, and only then answers each caller. One fsync (SQLite) or one commit (PostgreSQL) then carries many
 //! validations instead of one.
 //!
 //! The batch reads the audit chain's head once, right after `BEGIN`, and
