@@ -39,6 +39,9 @@ pub struct Config {
     /// a proxy that sets it.
     pub trust_forwarded_for: bool,
     pub rate_limit: RateLimit,
+    /// Argon2id evaluations run at once, on threads of their own; 0 means
+    /// half the cores, so a flood of passwords leaves the rest to code checks.
+    pub password_threads: usize,
     pub policy: Policy,
     pub radius: RadiusConfig,
     pub smtp: crate::delivery::SmtpConfig,
@@ -58,7 +61,9 @@ pub enum LogFormat {
     Json,
 }
 
-/// Validation requests per client IP address.
+/// Requests per client IP address to the endpoints anyone with a validator
+/// key can call for any username: validation, challenges, reset requests
+/// (one bucket per address for all three).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimit {
@@ -91,6 +96,7 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             trust_forwarded_for: false,
             rate_limit: RateLimit::default(),
+            password_threads: 0,
             policy: Policy::default(),
             radius: RadiusConfig::default(),
             smtp: Default::default(),

@@ -20,6 +20,7 @@ mod store_impl;
 mod tokens;
 mod users;
 mod validation;
+pub mod work;
 mod writer;
 
 pub use connect::{Backend, Durability, redact_url};
