@@ -18,6 +18,7 @@ USERS=${USERS:-2000}
 CONCURRENCY=${CONCURRENCY:-64}
 RATE=${RATE:-1000}
 WRONG=${WRONG:-0.1}
+FLOOD=${FLOOD:-16}
 RSS_TOKENS=${RSS_TOKENS:-100000}
 SKIP_PRIVACYIDEA=${SKIP_PRIVACYIDEA:-0}
 SKIP_POSTGRES=${SKIP_POSTGRES:-0}
@@ -136,6 +137,10 @@ U=$WORK/users-sqlite.json
 HTTP=(http --url http://127.0.0.1:18080 --admin-key "$KEY" --users-file "$U" --server-pid "$SQLITE_PID")
 load "HTTP, SQLite full, closed" "$RUNS" "${HTTP[@]}" --concurrency "$CONCURRENCY"
 load "HTTP, SQLite full, open $RATE/s" "$RUNS" "${HTTP[@]}" --rate "$RATE" --concurrency 1024
+# The same code checks beside a flood of wrong passwords (one Argon2id each):
+# their latency should barely move, since Argon2id has threads of its own.
+load "HTTP, SQLite full, open $RATE/s, password flood" "$RUNS" "${HTTP[@]}" --rate "$RATE" \
+  --concurrency 1024 --password-flood "$FLOOD"
 RAD=(radius --addr 127.0.0.1:18120 --users-file "$U" --server-pid "$SQLITE_PID")
 load "RADIUS, SQLite full, closed" "$RUNS" "${RAD[@]}" --concurrency "$CONCURRENCY"
 load "RADIUS, SQLite full, open $RATE/s" "$RUNS" "${RAD[@]}" --rate "$RATE" --concurrency 200

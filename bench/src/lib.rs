@@ -5,6 +5,7 @@
 //! workload runs against privacyIDEA for comparison.
 
 pub mod enroll;
+pub mod flood;
 pub mod fsync;
 pub mod load;
 pub mod report;

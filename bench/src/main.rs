@@ -112,6 +112,11 @@ struct IchidoArgs {
     /// An API key (admin to enroll; validator is enough to validate).
     #[arg(long, env = "BENCH_ADMIN_KEY")]
     admin_key: String,
+    /// Loops sending wrong passwords for made-up users beside the measured
+    /// load (one Argon2id evaluation each), to show that password work does
+    /// not slow code checks. Their requests are not in the report.
+    #[arg(long, default_value_t = 0)]
+    password_flood: usize,
 }
 
 #[derive(Args)]
@@ -274,12 +279,30 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     UserFile { users }
                 }
             };
+            let flood = match ichido.password_flood {
+                0 => None,
+                n => Some(ichido_bench::flood::start(
+                    target::http_client(n, Duration::from_secs(60))?,
+                    ichido.urls[0].clone(),
+                    ichido.admin_key.clone(),
+                    n,
+                    tokio::time::Instant::now() + load.warmup + load.duration,
+                )),
+            };
             let target = Target::Ichido {
                 http,
                 urls: ichido.urls,
                 key: ichido.admin_key,
             };
             drive(target, users, &load).await?;
+            if let Some(answered) = flood {
+                let n = answered.load(std::sync::atomic::Ordering::Relaxed);
+                let secs = (load.warmup + load.duration).as_secs_f64();
+                println!(
+                    "password flood: {n} wrong-password requests answered ({:.0}/s)",
+                    n as f64 / secs
+                );
+            }
         }
         Command::Radius { addr, secret, load } => {
             let users = UserFile::load(
