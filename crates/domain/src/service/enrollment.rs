@@ -180,10 +180,11 @@ impl<S: Store> Ichido<S> {
                 ));
             }
             (Some(h), None) => Some(
-                Secret::from_hex(h).map_err(|e| Error::invalid("invalid_secret", e.to_string()))?,
+                Secret::from_hex(h.expose())
+                    .map_err(|e| Error::invalid("invalid_secret", e.to_string()))?,
             ),
             (None, Some(b)) => Some(
-                Secret::from_base32(b)
+                Secret::from_base32(b.expose())
                     .map_err(|e| Error::invalid("invalid_secret", e.to_string()))?,
             ),
             (None, None) => None,

@@ -46,7 +46,7 @@ pub struct LostResult {
 #[derive(Clone, Debug)]
 pub struct ImportedToken {
     pub serial: String,
-    pub secret: Vec<u8>,
+    pub secret: ichido_crypto::SecretBytes,
     pub params: OathParams,
     /// HOTP: the counter of the next code the token shows.
     pub counter: Option<u64>,
@@ -371,7 +371,7 @@ impl<S: Store> Ichido<S> {
                 issuer: t.issuer.clone(),
                 sealed_secret: self
                     .keyring
-                    .seal(&t.secret, &Token::secret_aad(&serial))
+                    .seal(t.secret.as_bytes(), &Token::secret_aad(&serial))
                     .to_text(),
                 pending_until: None,
                 ocra_suite: None,

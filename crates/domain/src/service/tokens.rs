@@ -1,4 +1,4 @@
-use ichido_crypto::SecretBytes;
+use ichido_crypto::{SecretBytes, SecretString};
 use ichido_otp::{Algorithm, Code, Digits, KeyUri, Secret, UriKind, Window};
 
 use super::Ichido;
@@ -21,8 +21,8 @@ pub struct EnrollRequest {
     /// Email and SMS tokens: where codes go (default: the user's email or phone).
     pub address: Option<String>,
     /// A known seed to import (hardware tokens), hex or base32.
-    pub secret_hex: Option<String>,
-    pub secret: Option<String>,
+    pub secret_hex: Option<SecretString>,
+    pub secret: Option<SecretString>,
 }
 
 /// A new pending token and the only copy of its seed that ever leaves the server.

@@ -13,7 +13,7 @@ pub struct CreateUserRequest {
     pub display_name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<ichido_crypto::SecretString>,
 }
 
 fn check_email(email: &Option<String>) -> Result<(), Error> {
@@ -75,8 +75,8 @@ impl<S: Store> Ichido<S> {
         check_display_name(&req.display_name)?;
         let password_hash = req
             .password
-            .as_deref()
-            .map(|p| self.hash_password(p))
+            .as_ref()
+            .map(|p| self.hash_password(p.expose()))
             .transpose()?;
         let now = self.clock.now();
         let ev = Event::new(ctx, now, "user.create", "success").user(username.as_str());

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use ichido_crypto::{SecretBytes, SecretString};
 use ichido_domain::recovery::CodeKind;
 use ichido_domain::service::{Enrolled, LostRequest, Replacement};
 use serde::{Deserialize, Serialize};
@@ -57,15 +58,17 @@ pub struct LostTokenResponse {
     pub temporary: Option<TemporaryToken>,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportRequest {
     /// `csv` or `pskc`.
     pub format: String,
-    /// The file's content.
-    pub content: String,
+    /// The file's content: it holds seeds.
+    #[schema(value_type = String)]
+    pub content: SecretString,
     /// PSKC encrypted with a pre-shared key (RFC 6030 §6.1): the key, hex.
-    pub psk_hex: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub psk_hex: Option<SecretString>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -234,11 +237,16 @@ pub async fn import_tokens(
         .ok_or_else(|| invalid("format must be \"csv\" or \"pskc\"".into()))?;
     let psk = req
         .psk_hex
-        .as_deref()
-        .map(hex::decode)
+        .as_ref()
+        .map(|k| hex::decode(k.expose()).map(SecretBytes::new))
         .transpose()
         .map_err(|_| invalid("psk_hex is not hex".into()))?;
-    let tokens = import::parse(format, &req.content, psk.as_deref()).map_err(|e| invalid(e.0))?;
+    let tokens = import::parse(
+        format,
+        req.content.expose(),
+        psk.as_ref().map(SecretBytes::as_bytes),
+    )
+    .map_err(|e| invalid(e.0))?;
     let imported = app.ichido.import_tokens(&caller.ctx, tokens).await?;
     Ok((StatusCode::CREATED, Json(ImportResponse { imported })))
 }

@@ -2,6 +2,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use ichido_crypto::SecretString;
 use ichido_domain::service::EnrollRequest;
 use ichido_domain::token::Token;
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,7 @@ use super::error::{ApiError, ApiJson, ApiPath, ErrorBody};
 use super::wire::TokenResponse;
 use crate::app::AppState;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
     /// `totp` or `hotp`.
@@ -31,9 +32,11 @@ pub struct CreateTokenRequest {
     /// `email`/`sms` only: where codes go (default: the user's email or phone).
     pub address: Option<String>,
     /// Import a known seed (hardware tokens), hex; the token is active at once.
-    pub secret_hex: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub secret_hex: Option<SecretString>,
     /// The same in base32.
-    pub secret: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub secret: Option<SecretString>,
 }
 
 /// The new token, its seed and Key URI: shown this once.
@@ -48,10 +51,11 @@ pub struct CreateTokenResponse {
     pub otpauth_uri: Option<String>,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActivateRequest {
-    pub code: String,
+    #[schema(value_type = String)]
+    pub code: SecretString,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -60,11 +64,13 @@ pub struct PatchTokenRequest {
     pub label: Option<String>,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResyncRequest {
-    pub code1: String,
-    pub code2: String,
+    #[schema(value_type = String)]
+    pub code1: SecretString,
+    #[schema(value_type = String)]
+    pub code2: SecretString,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -190,7 +196,10 @@ pub async fn activate_token(
     ApiPath(serial): ApiPath<String>,
     ApiJson(req): ApiJson<ActivateRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let t = app.ichido.activate(&caller.ctx, &serial, &req.code).await?;
+    let t = app
+        .ichido
+        .activate(&caller.ctx, &serial, req.code.expose())
+        .await?;
     respond(&app, &t).await
 }
 
@@ -230,7 +239,7 @@ pub async fn resync_token(
 ) -> Result<Json<TokenResponse>, ApiError> {
     let t = app
         .ichido
-        .resync(&caller.ctx, &serial, &req.code1, &req.code2)
+        .resync(&caller.ctx, &serial, req.code1.expose(), req.code2.expose())
         .await?;
     respond(&app, &t).await
 }

@@ -1,6 +1,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use ichido_crypto::SecretString;
 use ichido_domain::service::CreateUserRequest as NewUserInput;
 use ichido_domain::user::UserPatch;
 use serde::Deserialize;
@@ -11,7 +12,7 @@ use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use super::wire::{EventPage, UserResponse};
 use crate::app::AppState;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     pub username: String,
@@ -19,11 +20,12 @@ pub struct CreateUserRequest {
     pub email: Option<String>,
     pub phone: Option<String>,
     /// A static password or PIN checked before the code when a validation carries one.
-    pub password: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub password: Option<SecretString>,
 }
 
 /// A field absent from the body stays as it is; `null` clears it.
-#[derive(Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchUserRequest {
     #[serde(default, deserialize_with = "present")]
@@ -37,11 +39,13 @@ pub struct PatchUserRequest {
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
-    pub password: Option<Option<String>>,
+    pub password: Option<Option<SecretString>>,
 }
 
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
+fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -158,7 +162,12 @@ pub async fn patch_user(
     };
     let user = app
         .ichido
-        .update_user(&caller.ctx, &username, patch, req.password)
+        .update_user(
+            &caller.ctx,
+            &username,
+            patch,
+            req.password.map(|p| p.map(|p| p.expose().to_owned())),
+        )
         .await?;
     Ok(Json(UserResponse::new(&user, app.ichido.clock().now())))
 }

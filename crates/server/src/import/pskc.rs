@@ -148,7 +148,7 @@ pub fn parse(content: &str, psk: Option<&[u8]>) -> Result<Vec<ImportedToken>, Im
         let period = number("TimeInterval")?.unwrap_or(30);
         out.push(ImportedToken {
             serial,
-            secret,
+            secret: ichido_crypto::SecretBytes::new(secret),
             params: OathParams {
                 kind,
                 algorithm: Algorithm::Sha1,
