@@ -30,6 +30,7 @@ impl<S: Store> Ichido<S> {
         username: &str,
         req: EnrollRequest,
     ) -> Result<Enrolled, ChallengeError> {
+        req.validity.check()?;
         let kind = match TokenKind::parse(&req.kind) {
             Some(k @ (TokenKind::Email | TokenKind::Sms)) => k,
             _ => {
@@ -82,6 +83,8 @@ impl<S: Store> Ichido<S> {
             pending_until: Some(now.plus_secs(self.policy.pending_seconds)),
             ocra_suite: None,
             address: Some(address),
+            valid_from: req.validity.from,
+            valid_until: req.validity.until,
         };
         let unsaved = unsaved_token(&new, now);
         let id = ichido_crypto::random::token(16);
@@ -226,6 +229,8 @@ impl<S: Store> Ichido<S> {
                 pending_until: generated.then(|| now.plus_secs(self.policy.pending_seconds)),
                 ocra_suite: suite.clone(),
                 address: None,
+                valid_from: req.validity.from,
+                valid_until: req.validity.until,
             };
             let action = if generated {
                 "token.enroll"

@@ -51,6 +51,8 @@ pub struct ImportedToken {
     /// HOTP: the counter of the next code the token shows.
     pub counter: Option<u64>,
     pub issuer: Option<String>,
+    /// RFC 6030 §5 `StartDate`/`ExpiryDate`: the key may be used only within.
+    pub validity: crate::token::Validity,
 }
 
 /// `n` characters of [`CODE_ALPHABET`], 5 bits each from the OS CSPRNG.
@@ -239,6 +241,8 @@ impl<S: Store> Ichido<S> {
                     pending_until: None,
                     ocra_suite: None,
                     address: Some(address),
+                    valid_from: None,
+                    valid_until: None,
                 };
                 (new, None)
             }
@@ -265,6 +269,8 @@ impl<S: Store> Ichido<S> {
                     pending_until: None,
                     ocra_suite: None,
                     address: None,
+                    valid_from: None,
+                    valid_until: None,
                 };
                 (new, Some(secret))
             }
@@ -315,6 +321,8 @@ impl<S: Store> Ichido<S> {
             pending_until: Some(now.plus_secs(self.policy.pending_seconds)),
             ocra_suite: None,
             address: None,
+            valid_from: None,
+            valid_until: None,
         };
         let ev = Event::new(ctx, now, "token.enroll", "success")
             .user(&username)
@@ -362,6 +370,7 @@ impl<S: Store> Ichido<S> {
                 return Err(at("only hotp and totp tokens are imported".into()));
             }
             t.params.validate().map_err(|e| at(e.to_string()))?;
+            t.validity.check().map_err(|e| at(e.to_string()))?;
             let new = NewToken {
                 serial: serial.clone(),
                 user_id: None,
@@ -376,6 +385,8 @@ impl<S: Store> Ichido<S> {
                 pending_until: None,
                 ocra_suite: None,
                 address: None,
+                valid_from: t.validity.from,
+                valid_until: t.validity.until,
             };
             // The next code shows counter C: everything below it counts as used.
             let last = t

@@ -4,13 +4,13 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use ichido_crypto::SecretString;
 use ichido_domain::service::EnrollRequest;
-use ichido_domain::token::Token;
+use ichido_domain::token::{Token, Validity};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::{Admin, Caller, Helpdesk};
 use super::error::{ApiError, ApiJson, ApiPath, ErrorBody};
-use super::wire::TokenResponse;
+use super::wire::{TokenResponse, WireTime};
 use crate::app::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -37,6 +37,12 @@ pub struct CreateTokenRequest {
     /// The same in base32.
     #[schema(value_type = Option<String>)]
     pub secret: Option<SecretString>,
+    /// No code matches before this: RFC 3339 or Unix seconds.
+    #[schema(value_type = Option<String>)]
+    pub valid_from: Option<WireTime>,
+    /// No code matches from this on: RFC 3339 or Unix seconds.
+    #[schema(value_type = Option<String>)]
+    pub valid_until: Option<WireTime>,
 }
 
 /// The new token, its seed and Key URI: shown this once.
@@ -58,10 +64,25 @@ pub struct ActivateRequest {
     pub code: SecretString,
 }
 
+/// A field absent from the body stays as it is; `null` clears it.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchTokenRequest {
-    pub label: Option<String>,
+    #[serde(default, deserialize_with = "super::users::present")]
+    #[schema(value_type = Option<String>)]
+    pub label: Option<Option<String>>,
+    /// RFC 3339 or Unix seconds.
+    #[serde(default, deserialize_with = "super::users::present")]
+    #[schema(value_type = Option<String>)]
+    pub valid_from: Option<Option<WireTime>>,
+    /// RFC 3339 or Unix seconds.
+    #[serde(default, deserialize_with = "super::users::present")]
+    #[schema(value_type = Option<String>)]
+    pub valid_until: Option<Option<WireTime>>,
+}
+
+fn time(v: &Option<WireTime>, field: &str) -> Result<Option<ichido_domain::Timestamp>, ApiError> {
+    v.as_ref().map(|t| t.timestamp(field)).transpose()
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -94,6 +115,10 @@ pub async fn create_token(
     ApiPath(username): ApiPath<String>,
     ApiJson(req): ApiJson<CreateTokenRequest>,
 ) -> Result<(StatusCode, Json<CreateTokenResponse>), ApiError> {
+    let validity = Validity {
+        from: time(&req.valid_from, "valid_from")?,
+        until: time(&req.valid_until, "valid_until")?,
+    };
     let req = EnrollRequest {
         kind: req.kind,
         label: req.label,
@@ -105,6 +130,7 @@ pub async fn create_token(
         address: req.address,
         secret_hex: req.secret_hex,
         secret: req.secret,
+        validity,
     };
     let e = if matches!(req.kind.as_str(), "email" | "sms") {
         let now = app.ichido.clock().now();
@@ -155,7 +181,7 @@ pub async fn get_token(
     respond(&app, &t).await
 }
 
-/// Change a token's label.
+/// Change a token's label or when it may be used.
 #[utoipa::path(patch, path = "/v1/tokens/{serial}", tag = "tokens", params(("serial" = String, Path)),
     request_body = PatchTokenRequest,
     responses((status = 200, body = TokenResponse), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
@@ -165,10 +191,30 @@ pub async fn patch_token(
     ApiPath(serial): ApiPath<String>,
     ApiJson(req): ApiJson<PatchTokenRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let t = app
-        .ichido
-        .set_label(&caller.ctx, &serial, req.label)
-        .await?;
+    let mut t = app.ichido.token(&serial).await?;
+    // Everything is checked before anything is written.
+    let validity = if req.valid_from.is_some() || req.valid_until.is_some() {
+        let v = Validity {
+            from: match &req.valid_from {
+                Some(v) => time(v, "valid_from")?,
+                None => t.valid_from,
+            },
+            until: match &req.valid_until {
+                Some(v) => time(v, "valid_until")?,
+                None => t.valid_until,
+            },
+        };
+        v.check()?;
+        Some(v)
+    } else {
+        None
+    };
+    if let Some(label) = req.label {
+        t = app.ichido.set_label(&caller.ctx, &serial, label).await?;
+    }
+    if let Some(v) = validity {
+        t = app.ichido.set_validity(&caller.ctx, &serial, v).await?;
+    }
     respond(&app, &t).await
 }
 

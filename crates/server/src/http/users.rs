@@ -42,7 +42,7 @@ pub struct PatchUserRequest {
     pub password: Option<Option<SecretString>>,
 }
 
-fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+pub(crate) fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)

@@ -56,6 +56,7 @@ pub fn parse(content: &str) -> Result<Vec<ImportedToken>, ImportError> {
             },
             counter,
             issuer: None,
+            validity: Default::default(),
         });
     }
     Ok(out)
