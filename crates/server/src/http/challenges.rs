@@ -87,7 +87,7 @@ pub async fn create_challenge(
         .create_challenge(
             &caller.ctx,
             ChallengeRequest {
-                username: req.username,
+                username: super::wire::username(&req.username)?,
                 password: req.password.as_ref().map(|p| p.expose().to_owned()),
                 serial: req.serial,
                 transaction: req.transaction,

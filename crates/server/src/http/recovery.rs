@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::{Admin, Caller, Helpdesk};
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use super::tokens::CreateTokenResponse;
-use super::wire::{TokenResponse, UserResponse, rfc3339};
+use super::wire::{TokenResponse, UserPath, UserResponse, rfc3339, username};
 use crate::app::AppState;
 use crate::import::{self, Format};
 
@@ -114,7 +114,7 @@ fn shown(e: Enrolled, username: Option<String>) -> CreateTokenResponse {
 pub async fn create_backup_codes(
     State(app): State<AppState>,
     caller: Caller<Admin>,
-    ApiPath(username): ApiPath<String>,
+    UserPath(username): UserPath,
 ) -> Result<(StatusCode, Json<BackupCodesResponse>), ApiError> {
     let codes = app
         .ichido
@@ -133,7 +133,7 @@ pub async fn create_backup_codes(
 pub async fn count_backup_codes(
     State(app): State<AppState>,
     _caller: Caller<Helpdesk>,
-    ApiPath(username): ApiPath<String>,
+    UserPath(username): UserPath,
 ) -> Result<Json<RemainingResponse>, ApiError> {
     let remaining = app
         .ichido
@@ -148,7 +148,7 @@ pub async fn count_backup_codes(
 pub async fn create_emergency_code(
     State(app): State<AppState>,
     caller: Caller<Admin>,
-    ApiPath(username): ApiPath<String>,
+    UserPath(username): UserPath,
 ) -> Result<(StatusCode, Json<EmergencyCodeResponse>), ApiError> {
     let mut codes = app
         .ichido
@@ -262,11 +262,12 @@ pub async fn assign_token(
     ApiPath(serial): ApiPath<String>,
     ApiJson(req): ApiJson<AssignRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
+    let username = username(&req.username)?;
     let t = app
         .ichido
-        .assign_token(&caller.ctx, &serial, &req.username)
+        .assign_token(&caller.ctx, &serial, &username)
         .await?;
-    Ok(Json(TokenResponse::new(&t, Some(req.username))))
+    Ok(Json(TokenResponse::new(&t, Some(username))))
 }
 
 /// Active tokens unused for `days` days.

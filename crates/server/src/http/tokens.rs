@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::auth::{Admin, Caller, Helpdesk};
 use super::error::{ApiError, ApiJson, ApiPath, ErrorBody};
-use super::wire::{TokenResponse, WireTime};
+use super::wire::{TokenResponse, UserPath, WireTime};
 use crate::app::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -112,7 +112,7 @@ async fn respond(app: &AppState, t: &Token) -> Result<Json<TokenResponse>, ApiEr
 pub async fn create_token(
     State(app): State<AppState>,
     caller: Caller<Admin>,
-    ApiPath(username): ApiPath<String>,
+    UserPath(username): UserPath,
     ApiJson(req): ApiJson<CreateTokenRequest>,
 ) -> Result<(StatusCode, Json<CreateTokenResponse>), ApiError> {
     let validity = Validity {
@@ -158,7 +158,7 @@ pub async fn create_token(
 pub async fn list_tokens(
     State(app): State<AppState>,
     _caller: Caller<Helpdesk>,
-    ApiPath(username): ApiPath<String>,
+    UserPath(username): UserPath,
 ) -> Result<Json<TokenList>, ApiError> {
     let tokens = app.ichido.tokens_of(&username).await?;
     Ok(Json(TokenList {

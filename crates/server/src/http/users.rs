@@ -8,8 +8,8 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{Admin, Caller, Helpdesk};
-use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
-use super::wire::{EventPage, UserResponse};
+use super::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
+use super::wire::{EventPage, UserPath, UserResponse, username};
 use crate::app::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -95,7 +95,7 @@ pub async fn create_user(
     ApiJson(req): ApiJson<CreateUserRequest>,
 ) -> Result<(StatusCode, Json<UserResponse>), ApiError> {
     let input = NewUserInput {
-        username: req.username,
+        username: username(&req.username)?,
         display_name: req.display_name,
         email: req.email,
         phone: req.phone,
@@ -137,7 +137,7 @@ pub async fn list_users(
 pub async fn get_user(
     State(app): State<AppState>,
     _caller: Caller<Helpdesk>,
-    ApiPath(username): ApiPath<String>,
+    UserPath(username): UserPath,
 ) -> Result<Json<UserResponse>, ApiError> {
     let user = app.ichido.user(&username).await?;
     Ok(Json(UserResponse::new(&user, app.ichido.clock().now())))
@@ -151,7 +151,7 @@ pub async fn get_user(
 pub async fn patch_user(
     State(app): State<AppState>,
     caller: Caller<Admin>,
-    ApiPath(username): ApiPath<String>,
+    UserPath(username): UserPath,
     ApiJson(req): ApiJson<PatchUserRequest>,
 ) -> Result<Json<UserResponse>, ApiError> {
     let patch = UserPatch {
@@ -178,7 +178,7 @@ pub async fn patch_user(
 pub async fn delete_user(
     State(app): State<AppState>,
     caller: Caller<Admin>,
-    ApiPath(username): ApiPath<String>,
+    UserPath(username): UserPath,
 ) -> Result<StatusCode, ApiError> {
     app.ichido.delete_user(&caller.ctx, &username).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -190,7 +190,7 @@ pub async fn delete_user(
 pub async fn unlock_user(
     State(app): State<AppState>,
     caller: Caller<Helpdesk>,
-    ApiPath(username): ApiPath<String>,
+    UserPath(username): UserPath,
 ) -> Result<Json<UserResponse>, ApiError> {
     app.ichido.unlock_user(&caller.ctx, &username).await?;
     let user = app.ichido.user(&username).await?;
@@ -204,7 +204,7 @@ pub async fn unlock_user(
 pub async fn user_history(
     State(app): State<AppState>,
     _caller: Caller<Helpdesk>,
-    ApiPath(username): ApiPath<String>,
+    UserPath(username): UserPath,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<EventPage>, ApiError> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);

@@ -63,12 +63,13 @@ pub async fn validate(
         let wait = not_until.wait_time_from(DefaultClock::default().now());
         return Err(ApiError::too_many(wait.as_secs_f64().ceil() as u64));
     }
+    let username = super::wire::username(&req.username)?;
     let outcome = match &req.challenge_id {
         Some(id) => {
             app.ichido
                 .validate_challenge(
                     &caller.ctx,
-                    &req.username,
+                    &username,
                     id,
                     req.code.expose(),
                     req.password.as_ref().map(SecretString::expose),
@@ -80,7 +81,7 @@ pub async fn validate(
             app.ichido
                 .validate(
                     &caller.ctx,
-                    &req.username,
+                    &username,
                     req.code.expose(),
                     req.password.as_ref().map(SecretString::expose),
                 )

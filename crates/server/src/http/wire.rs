@@ -51,6 +51,31 @@ impl WireTime {
     }
 }
 
+/// A username from a request body, in its one normal form, or 422
+/// `invalid_username` (`Username::parse` holds the rule).
+pub fn username(name: &str) -> Result<String, super::error::ApiError> {
+    Ok(ichido_domain::ids::Username::parse(name)?
+        .as_str()
+        .to_owned())
+}
+
+/// The `{username}` of a path, checked like [`username`]: a name that no user
+/// can have is refused before any handler, store or audit log sees it.
+pub struct UserPath(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for UserPath {
+    type Rejection = super::error::ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let super::error::ApiPath(name) =
+            super::error::ApiPath::<String>::from_request_parts(parts, state).await?;
+        username(&name).map(UserPath)
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct UserResponse {
     pub username: String,
