@@ -76,6 +76,12 @@ impl From<String> for SecretString {
     }
 }
 
+impl From<&str> for SecretString {
+    fn from(text: &str) -> Self {
+        Self::new(text.to_owned())
+    }
+}
+
 impl fmt::Debug for SecretString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SecretString(**redacted**)")

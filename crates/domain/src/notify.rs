@@ -118,7 +118,10 @@ impl Delivery for NoDelivery {
 }
 
 /// The editable texts. `{placeholder}`s are replaced; in HTML bodies the
-/// values are escaped first.
+/// values are escaped first. Code messages get `{code}`, `{issuer}`,
+/// `{username}` and `{lifetime}` (how long the code works, in words, e.g.
+/// "1 minute"); `{minutes}`, the bare number, stays for templates written
+/// before `{lifetime}` existed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Templates {
     pub code_subject: String,
@@ -136,16 +139,16 @@ impl Default for Templates {
             code_subject: "Your {issuer} code: {code}".into(),
             code_text:
                 "Hello {username},\n\nyour {issuer} sign-in code is {code}. It is valid for \
-                        {minutes} minutes and can be used once.\n\nIf you did not ask for a code, \
+                        {lifetime} and can be used once.\n\nIf you did not ask for a code, \
                         someone may know your password: change it and tell your administrator.\n"
                     .into(),
             code_html: "<p>Hello {username},</p><p>your {issuer} sign-in code is \
-                        <strong>{code}</strong>. It is valid for {minutes} minutes and can be used \
+                        <strong>{code}</strong>. It is valid for {lifetime} and can be used \
                         once.</p><p>If you did not ask for a code, someone may know your password: \
                         change it and tell your administrator.</p>"
                 .into(),
             code_sms:
-                "{issuer} code: {code} (valid {minutes} min). Did not ask? Change your password."
+                "{issuer} code: {code} (valid for {lifetime}). Did not ask? Change your password."
                     .into(),
             notice_subject: "{issuer}: {what}".into(),
             notice_text: "Hello {username},\n\n{what}.\n\nWhen: {time}\nFrom: {ip}\nDevice: \
@@ -157,6 +160,31 @@ impl Default for Templates {
                           not you, change your password and contact your administrator at once.</p>"
                 .into(),
         }
+    }
+}
+
+/// How long something works, in words: "30 seconds", "1 minute", "5 minutes",
+/// "1 hour 30 minutes". A message must never say "1 minutes", nor round a
+/// 30-second lifetime up to a minute the code does not have.
+pub fn lifetime_text(seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    let parts = [
+        (seconds / 3600, "hour"),
+        (seconds % 3600 / 60, "minute"),
+        (seconds % 60, "second"),
+    ];
+    let words: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| match n {
+            1 => format!("1 {unit}"),
+            n => format!("{n} {unit}s"),
+        })
+        .collect();
+    if words.is_empty() {
+        "0 seconds".to_owned()
+    } else {
+        words.join(" ")
     }
 }
 
@@ -299,5 +327,31 @@ mod tests {
         let v = [("name", "<b>&"), ("n", "1")];
         assert_eq!(render("{name} {n} {x} {", &v), "<b>& 1 {x} {");
         assert_eq!(render_html("<p>{name}</p>", &v), "<p>&lt;b&gt;&amp;</p>");
+    }
+
+    #[test]
+    fn lifetime_is_said_in_correct_words_for_every_length() {
+        for (seconds, words) in [
+            (1, "1 second"),
+            (30, "30 seconds"),
+            (60, "1 minute"),
+            (90, "1 minute 30 seconds"),
+            (300, "5 minutes"),
+            (3600, "1 hour"),
+            (5400, "1 hour 30 minutes"),
+            (86_400, "24 hours"),
+        ] {
+            assert_eq!(lifetime_text(seconds), words, "{seconds} s");
+        }
+    }
+
+    #[test]
+    fn default_code_texts_use_the_lifetime_in_words() {
+        let t = Templates::default();
+        for template in [&t.code_text, &t.code_html, &t.code_sms] {
+            let text = render(template, &[("lifetime", "1 minute"), ("minutes", "1")]);
+            assert!(text.contains("valid for 1 minute"), "{text}");
+            assert!(!text.contains("minutes"), "{text}");
+        }
     }
 }

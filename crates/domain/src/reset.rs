@@ -48,17 +48,17 @@ impl ResetPolicy {
     }
 }
 
-/// The mail carrying the link. `{link}`, `{minutes}`, `{issuer}` and
-/// `{username}` are replaced.
+/// The mail carrying the link. `{link}`, `{lifetime}` (in words), `{minutes}`,
+/// `{issuer}` and `{username}` are replaced.
 pub const RESET_SUBJECT: &str = "{issuer}: reset your sign-in";
 pub const RESET_TEXT: &str = "Hello {username},\n\nsomeone asked to reset the second factor of \
     your {issuer} account. To enroll a new authenticator, open\n\n{link}\n\nand enter your \
-    password. The link works once, for {minutes} minutes.\n\nIf you did not ask for this, \
+    password. The link works once, for {lifetime}.\n\nIf you did not ask for this, \
     ignore this message and tell your administrator.\n";
 pub const RESET_HTML: &str = "<p>Hello {username},</p><p>someone asked to reset the second \
     factor of your {issuer} account. To enroll a new authenticator, open</p>\
     <p><a href=\"{link}\">{link}</a></p><p>and enter your password. The link works once, for \
-    {minutes} minutes.</p><p>If you did not ask for this, ignore this message and tell your \
+    {lifetime}.</p><p>If you did not ask for this, ignore this message and tell your \
     administrator.</p>";
 
 /// A reset request to store: the link's token only as a keyed hash.

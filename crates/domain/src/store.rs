@@ -129,6 +129,13 @@ pub trait Store:
         label: Option<&str>,
         ev: &Event,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Replaces both ends of the token's validity period.
+    fn set_token_validity(
+        &self,
+        token_id: i64,
+        validity: crate::token::Validity,
+        ev: &Event,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Sets counter and drift after a resync; like `accept`, only forward.
     fn resync_token(
         &self,

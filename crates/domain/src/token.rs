@@ -164,6 +164,27 @@ impl Token {
     }
 }
 
+/// When a token may be used (RFC 6030 §5 `StartDate`/`ExpiryDate`): from
+/// `from` on and before `until`; an absent end is open.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Validity {
+    pub from: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+}
+
+impl Validity {
+    /// An empty period would make a token that can never be used: refused.
+    pub fn check(&self) -> Result<(), Error> {
+        match (self.from, self.until) {
+            (Some(from), Some(until)) if from >= until => Err(Error::invalid(
+                "invalid_validity",
+                "valid_from must be before valid_until",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct NewToken {
     pub serial: Serial,
@@ -176,4 +197,7 @@ pub struct NewToken {
     pub pending_until: Option<Timestamp>,
     pub ocra_suite: Option<String>,
     pub address: Option<String>,
+    /// Outside `[valid_from, valid_until)` the token never matches.
+    pub valid_from: Option<Timestamp>,
+    pub valid_until: Option<Timestamp>,
 }

@@ -110,7 +110,7 @@ pub async fn open(
 
 pub fn load_keyring(config: &Config) -> anyhow::Result<Keyring> {
     if let Some(v) = &config.master_key {
-        return Keyring::from_env_value(v)
+        return Keyring::from_env_value(v.expose())
             .map_err(|e| anyhow::anyhow!("master key from configuration: {e}"));
     }
     let path = config.master_key_path();

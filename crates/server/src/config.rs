@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
+use ichido_crypto::SecretString;
 use ichido_domain::policy::Policy;
 use serde::{Deserialize, Serialize};
 
@@ -20,13 +21,15 @@ pub struct Config {
     /// Holds the SQLite database and the master key file.
     pub data_dir: PathBuf,
     /// `postgres://…` to share one database between nodes; SQLite in
-    /// `data_dir` when absent.
-    pub database_url: Option<String>,
+    /// `data_dir` when absent. Secret: a URL can carry a password.
+    #[serde(serialize_with = "crate::redact::optional")]
+    pub database_url: Option<SecretString>,
     /// SQLite commit durability: `full` (survives power loss) or `normal`.
     pub durability: String,
     /// The master keyring itself (for deployments that inject secrets);
     /// otherwise it lives in `master_key_file`.
-    pub master_key: Option<String>,
+    #[serde(serialize_with = "crate::redact::optional")]
+    pub master_key: Option<SecretString>,
     pub master_key_file: Option<PathBuf>,
     pub log_format: LogFormat,
     /// A tracing filter, e.g. `info` or `ichido=debug`.
@@ -119,8 +122,8 @@ pub struct ConfigArgs {
     #[arg(long, global = true)]
     pub data_dir: Option<PathBuf>,
     /// postgres://… to use PostgreSQL instead of the embedded SQLite.
-    #[arg(long, global = true)]
-    pub database_url: Option<String>,
+    #[arg(long, global = true, value_parser = crate::redact::parse_arg)]
+    pub database_url: Option<SecretString>,
     #[arg(long, global = true, value_enum)]
     pub log_format: Option<LogFormat>,
 }
@@ -178,7 +181,7 @@ impl Config {
             fig = fig.merge(Serialized::global("data_dir", d));
         }
         if let Some(u) = &args.database_url {
-            fig = fig.merge(Serialized::global("database_url", u));
+            fig = fig.merge(Serialized::global("database_url", u.expose()));
         }
         if let Some(f) = args.log_format {
             fig = fig.merge(Serialized::global("log_format", f));
@@ -222,7 +225,7 @@ impl Config {
 
     pub fn database_url(&self) -> String {
         match &self.database_url {
-            Some(u) => u.clone(),
+            Some(u) => u.expose().to_owned(),
             None => format!("sqlite://{}", self.data_dir.join("ichido.db").display()),
         }
     }
@@ -334,7 +337,10 @@ mod tests {
             ConfigArgs::default(),
         )
         .unwrap();
-        assert_eq!(c.database_url.as_deref(), Some("postgres://db/ichido"));
+        assert_eq!(
+            c.database_url.as_ref().map(SecretString::expose),
+            Some("postgres://db/ichido")
+        );
     }
 
     #[test]
@@ -395,6 +401,65 @@ mod tests {
             let err = load(&[], args).unwrap_err().to_string();
             assert!(err.contains(expected), "{err}");
         }
+    }
+
+    #[test]
+    fn debug_of_a_config_with_every_secret_set_shows_none_of_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ichido.toml");
+        let toml = r#"
+database_url = "postgres://ichido:db-pass-4711@db.example/ichido"
+master_key = "k1:master-key-material-4711"
+[smtp]
+host = "smtp.example"
+username = "mailer"
+password = "smtp-pass-4711"
+[sms]
+url = "https://gw-user:sms-pass-4711@sms.example/send?api_key=sms-key-4711"
+headers = { authorization = "Bearer sms-header-4711" }
+[notifications]
+webhook_url = "https://hooks.example/ichido"
+webhook_secret = "whsec-4711"
+[[radius.clients]]
+name = "vpn"
+address = "10.0.0.0/24"
+secret = "radius-secret-4711"
+"#;
+        std::fs::write(&file, toml).unwrap();
+        let args = ConfigArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        let (c, _) = load(&[], args).unwrap();
+        // Every secret arrived...
+        assert_eq!(
+            c.smtp.password.as_ref().map(SecretString::expose),
+            Some("smtp-pass-4711")
+        );
+        assert!(c.sms.url.expose().contains("sms-pass-4711"));
+        // ...and neither Debug nor serialisation shows any of them.
+        let shown = format!("{c:?} {c:#?} {}", serde_json::to_string(&c).unwrap());
+        for secret in [
+            "db-pass-4711",
+            "master-key-material-4711",
+            "smtp-pass-4711",
+            "sms-pass-4711",
+            "sms-key-4711",
+            "sms-header-4711",
+            "whsec-4711",
+            "radius-secret-4711",
+        ] {
+            assert!(!shown.contains(secret), "{secret} shown in {shown}");
+        }
+        assert!(
+            shown.contains("smtp.example"),
+            "what is not secret stays visible"
+        );
+        let flag = ConfigArgs {
+            database_url: Some(SecretString::from("postgres://u:flag-pass-4711@db/x")),
+            ..Default::default()
+        };
+        assert!(!format!("{flag:?}").contains("flag-pass-4711"));
     }
 
     #[test]

@@ -10,3 +10,4 @@ pub mod logging;
 pub mod metrics;
 pub mod passwords;
 pub mod radius;
+pub mod redact;

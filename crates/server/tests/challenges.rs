@@ -20,7 +20,7 @@ fn with_smtp(c: &mut Config, sink: &SmtpSink) {
 }
 
 fn with_sms(c: &mut Config, gw: &HttpSink) {
-    c.sms.url = gw.url.clone();
+    c.sms.url = gw.url.as_str().into();
     c.sms
         .headers
         .insert("authorization".into(), "Bearer gw-key".into());

@@ -22,8 +22,8 @@ pub(crate) async fn insert_token(
 ) -> Result<Token> {
     let sql = format!(
         "INSERT INTO tokens (serial, user_id, kind, algorithm, digits, period, state, label, issuer, sealed_secret, \
-           drift, failed_count, created_at, pending_until, ocra_suite, address, valid_until, replaces, last_counter) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 0, $11, $12, $13, $14, $15, $16, $17) RETURNING {}",
+           drift, failed_count, created_at, pending_until, ocra_suite, address, valid_until, replaces, last_counter, valid_from) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 0, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING {}",
         rows::TOKEN_COLUMNS
     );
     let row = sqlx::query(&sql)
@@ -41,9 +41,11 @@ pub(crate) async fn insert_token(
         .bind(t.pending_until.map(|p| p.0))
         .bind(t.ocra_suite.clone())
         .bind(t.address.clone())
-        .bind(valid_until.map(|v| v.0))
+        // A temporary replacement's own lifetime, else the token's.
+        .bind(valid_until.or(t.valid_until).map(|v| v.0))
         .bind(replaces)
         .bind(last_counter)
+        .bind(t.valid_from.map(|v| v.0))
         .fetch_one(c.conn())
         .await
         .map_err(backend_err)?;

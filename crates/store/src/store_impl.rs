@@ -69,6 +69,14 @@ impl Store for Db {
     async fn set_token_label(&self, token_id: i64, label: Option<&str>, ev: &Event) -> Result<()> {
         tokens::set_label(self, token_id, label, ev).await
     }
+    async fn set_token_validity(
+        &self,
+        token_id: i64,
+        validity: ichido_domain::token::Validity,
+        ev: &Event,
+    ) -> Result<()> {
+        tokens::set_validity(self, token_id, validity, ev).await
+    }
     async fn resync_token(&self, acc: &Acceptance, ev: &Event) -> Result<bool> {
         tokens::resync(self, acc, ev).await
     }

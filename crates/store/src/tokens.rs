@@ -2,7 +2,7 @@ use crate::writer::Tx;
 use crate::{Db, backend_err, rows};
 use ichido_domain::audit::Event;
 use ichido_domain::store::{Acceptance, Result, SealedRow};
-use ichido_domain::token::{NewToken, Token, TokenState};
+use ichido_domain::token::{NewToken, Token, TokenState, Validity};
 use ichido_domain::{StoreError, Timestamp};
 use sqlx::Row;
 
@@ -27,8 +27,8 @@ pub(crate) async fn create(db: &Db, t: &NewToken, now: Timestamp, ev: &Event) ->
         Box::pin(async move {
             let sql = format!(
                 "INSERT INTO tokens (serial, user_id, kind, algorithm, digits, period, state, label, issuer, sealed_secret, \
-                   drift, failed_count, created_at, pending_until, ocra_suite, address) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 0, $11, $12, $13, $14) RETURNING {}",
+                   drift, failed_count, created_at, pending_until, ocra_suite, address, valid_from, valid_until) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 0, $11, $12, $13, $14, $15, $16) RETURNING {}",
                 rows::TOKEN_COLUMNS
             );
             let row = sqlx::query(&sql)
@@ -46,6 +46,8 @@ pub(crate) async fn create(db: &Db, t: &NewToken, now: Timestamp, ev: &Event) ->
                 .bind(t.pending_until.map(|p| p.0))
                 .bind(t.ocra_suite)
                 .bind(t.address)
+                .bind(t.valid_from.map(|v| v.0))
+                .bind(t.valid_until.map(|v| v.0))
                 .fetch_one(c.conn())
                 .await
                 .map_err(backend_err)?;
@@ -148,6 +150,25 @@ pub(crate) async fn set_label(db: &Db, id: i64, label: Option<&str>, ev: &Event)
                 .bind(label)
                 .bind(id);
             // A label on no token is an error, never an audited no-op.
+            if update_one(c, q, &ev).await? {
+                Ok(())
+            } else {
+                Err(StoreError::NotFound)
+            }
+        })
+    })
+    .await
+}
+
+pub(crate) async fn set_validity(db: &Db, id: i64, validity: Validity, ev: &Event) -> Result<()> {
+    let ev = ev.clone();
+    db.write(move |c| {
+        Box::pin(async move {
+            let q =
+                sqlx::query("UPDATE tokens SET valid_from = $1, valid_until = $2 WHERE id = $3")
+                    .bind(validity.from.map(|v| v.0))
+                    .bind(validity.until.map(|v| v.0))
+                    .bind(id);
             if update_one(c, q, &ev).await? {
                 Ok(())
             } else {

@@ -327,6 +327,7 @@ impl<S: Store> Ichido<S> {
         let p = self.challenge_policy();
         let t = self.templates();
         let minutes = (p.lifetime_seconds / 60).max(1).to_string();
+        let lifetime = crate::notify::lifetime_text(p.lifetime_seconds);
         let issuer = token
             .issuer
             .clone()
@@ -334,6 +335,7 @@ impl<S: Store> Ichido<S> {
         let values = [
             ("code", code),
             ("minutes", minutes.as_str()),
+            ("lifetime", lifetime.as_str()),
             ("issuer", issuer.as_str()),
             ("username", user.username.as_str()),
         ];

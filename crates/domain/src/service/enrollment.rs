@@ -30,6 +30,7 @@ impl<S: Store> Ichido<S> {
         username: &str,
         req: EnrollRequest,
     ) -> Result<Enrolled, ChallengeError> {
+        req.validity.check()?;
         let kind = match TokenKind::parse(&req.kind) {
             Some(k @ (TokenKind::Email | TokenKind::Sms)) => k,
             _ => {
@@ -82,6 +83,8 @@ impl<S: Store> Ichido<S> {
             pending_until: Some(now.plus_secs(self.policy.pending_seconds)),
             ocra_suite: None,
             address: Some(address),
+            valid_from: req.validity.from,
+            valid_until: req.validity.until,
         };
         let unsaved = unsaved_token(&new, now);
         let id = ichido_crypto::random::token(16);
@@ -183,10 +186,11 @@ impl<S: Store> Ichido<S> {
                 ));
             }
             (Some(h), None) => Some(
-                Secret::from_hex(h).map_err(|e| Error::invalid("invalid_secret", e.to_string()))?,
+                Secret::from_hex(h.expose())
+                    .map_err(|e| Error::invalid("invalid_secret", e.to_string()))?,
             ),
             (None, Some(b)) => Some(
-                Secret::from_base32(b)
+                Secret::from_base32(b.expose())
                     .map_err(|e| Error::invalid("invalid_secret", e.to_string()))?,
             ),
             (None, None) => None,
@@ -228,6 +232,8 @@ impl<S: Store> Ichido<S> {
                 pending_until: generated.then(|| now.plus_secs(self.policy.pending_seconds)),
                 ocra_suite: suite.clone(),
                 address: None,
+                valid_from: req.validity.from,
+                valid_until: req.validity.until,
             };
             let action = if generated {
                 "token.enroll"

@@ -47,11 +47,13 @@ pub struct LostResult {
 #[derive(Clone, Debug)]
 pub struct ImportedToken {
     pub serial: String,
-    pub secret: Vec<u8>,
+    pub secret: ichido_crypto::SecretBytes,
     pub params: OathParams,
     /// HOTP: the counter of the next code the token shows.
     pub counter: Option<u64>,
     pub issuer: Option<String>,
+    /// RFC 6030 §5 `StartDate`/`ExpiryDate`: the key may be used only within.
+    pub validity: crate::token::Validity,
 }
 
 /// `n` characters of [`CODE_ALPHABET`], 5 bits each from the OS CSPRNG.
@@ -244,6 +246,8 @@ impl<S: Store> Ichido<S> {
                     pending_until: None,
                     ocra_suite: None,
                     address: Some(address),
+                    valid_from: None,
+                    valid_until: None,
                 };
                 (new, None)
             }
@@ -270,6 +274,8 @@ impl<S: Store> Ichido<S> {
                     pending_until: None,
                     ocra_suite: None,
                     address: None,
+                    valid_from: None,
+                    valid_until: None,
                 };
                 (new, Some(secret))
             }
@@ -320,6 +326,8 @@ impl<S: Store> Ichido<S> {
             pending_until: Some(now.plus_secs(self.policy.pending_seconds)),
             ocra_suite: None,
             address: None,
+            valid_from: None,
+            valid_until: None,
         };
         let ev = Event::new(ctx, now, "token.enroll", "success")
             .user(&username)
@@ -367,6 +375,7 @@ impl<S: Store> Ichido<S> {
                 return Err(at("only hotp and totp tokens are imported".into()));
             }
             t.params.validate().map_err(|e| at(e.to_string()))?;
+            t.validity.check().map_err(|e| at(e.to_string()))?;
             let new = NewToken {
                 serial: serial.clone(),
                 user_id: None,
@@ -376,11 +385,13 @@ impl<S: Store> Ichido<S> {
                 issuer: t.issuer.clone(),
                 sealed_secret: self
                     .keyring
-                    .seal(&t.secret, &Token::secret_aad(&serial))
+                    .seal(t.secret.as_bytes(), &Token::secret_aad(&serial))
                     .to_text(),
                 pending_until: None,
                 ocra_suite: None,
                 address: None,
+                valid_from: t.validity.from,
+                valid_until: t.validity.until,
             };
             // The next code shows counter C: everything below it counts as used.
             let last = t

@@ -100,9 +100,11 @@ impl<S: Store> Ichido<S> {
         }
         let link = format!("{}/reset/{token}", policy.base_url.trim_end_matches('/'));
         let minutes = (policy.lifetime_seconds / 60).max(1).to_string();
+        let lifetime = crate::notify::lifetime_text(policy.lifetime_seconds);
         let values = [
             ("link", link.as_str()),
             ("minutes", minutes.as_str()),
+            ("lifetime", lifetime.as_str()),
             ("issuer", self.settings.default_issuer.as_str()),
             ("username", user.username.as_str()),
         ];

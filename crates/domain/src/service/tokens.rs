@@ -1,4 +1,4 @@
-use ichido_crypto::SecretBytes;
+use ichido_crypto::{SecretBytes, SecretString};
 use ichido_otp::{Algorithm, Code, Digits, KeyUri, Secret, UriKind, Window};
 
 use super::Ichido;
@@ -6,7 +6,7 @@ use crate::audit::{Context, Event};
 use crate::error::{Error, StoreError};
 use crate::ids::Serial;
 use crate::store::{Acceptance, Store};
-use crate::token::{NewToken, OathParams, Token, TokenKind, TokenState};
+use crate::token::{NewToken, OathParams, Token, TokenKind, TokenState, Validity};
 
 #[derive(Clone, Debug, Default)]
 pub struct EnrollRequest {
@@ -21,8 +21,10 @@ pub struct EnrollRequest {
     /// Email and SMS tokens: where codes go (default: the user's email or phone).
     pub address: Option<String>,
     /// A known seed to import (hardware tokens), hex or base32.
-    pub secret_hex: Option<String>,
-    pub secret: Option<String>,
+    pub secret_hex: Option<SecretString>,
+    pub secret: Option<SecretString>,
+    /// When the token may be used; open at both ends by default.
+    pub validity: Validity,
 }
 
 /// A new pending token and the only copy of its seed that ever leaves the server.
@@ -75,6 +77,7 @@ impl<S: Store> Ichido<S> {
         username: &str,
         req: EnrollRequest,
     ) -> Result<Enrolled, Error> {
+        req.validity.check()?;
         let kind = TokenKind::parse(&req.kind).ok_or_else(|| {
             Error::invalid(
                 "invalid_type",
@@ -124,7 +127,10 @@ impl<S: Store> Ichido<S> {
         let now = self.clock.now();
         // A serial collision is astronomically rare but cheap to survive.
         for _ in 0..3 {
-            let new = self.pending_token(user.id, params, req.label.clone(), &issuer, &secret, now);
+            let mut new =
+                self.pending_token(user.id, params, req.label.clone(), &issuer, &secret, now);
+            new.valid_from = req.validity.from;
+            new.valid_until = req.validity.until;
             let serial = new.serial.clone();
             let ev = Event::new(ctx, now, "token.enroll", "success")
                 .user(username)
@@ -173,6 +179,8 @@ impl<S: Store> Ichido<S> {
             pending_until: Some(now.plus_secs(self.policy.pending_seconds)),
             ocra_suite: None,
             address: None,
+            valid_from: None,
+            valid_until: None,
         }
     }
 
@@ -382,6 +390,24 @@ impl<S: Store> Ichido<S> {
         self.store
             .set_token_label(t.id, label.as_deref(), &ev)
             .await?;
+        self.token(serial).await
+    }
+
+    /// Sets when the token may be used; outside that period no code from it
+    /// matches.
+    pub async fn set_validity(
+        &self,
+        ctx: &Context,
+        serial: &str,
+        validity: Validity,
+    ) -> Result<Token, Error> {
+        validity.check()?;
+        let t = self.token(serial).await?;
+        let username = self.owner_name(&t).await?;
+        let ev = Event::new(ctx, self.clock.now(), "token.update.validity", "success")
+            .user(&username)
+            .serial(serial);
+        self.store.set_token_validity(t.id, validity, &ev).await?;
         self.token(serial).await
     }
 

@@ -13,7 +13,7 @@ pub struct CreateUserRequest {
     pub display_name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<ichido_crypto::SecretString>,
 }
 
 fn check_email(email: &Option<String>) -> Result<(), Error> {
@@ -75,8 +75,8 @@ impl<S: Store> Ichido<S> {
         check_email(&req.email)?;
         check_phone(&req.phone)?;
         check_display_name(&req.display_name)?;
-        let password_hash = match req.password.as_deref() {
-            Some(p) => Some(self.hash_password(p).await?),
+        let password_hash = match req.password.as_ref() {
+            Some(p) => Some(self.hash_password(p.expose()).await?),
             None => None,
         };
         let now = self.clock.now();

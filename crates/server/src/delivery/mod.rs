@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ichido_crypto::SecretString;
 use ichido_domain::notify::{Delivery, DeliveryError, DeliveryFuture, Email, Sms, Templates};
 use serde::{Deserialize, Serialize};
 
@@ -30,7 +31,7 @@ pub enum SmtpSecurity {
 }
 
 /// The SMTP relay for codes and notifications. Off while `host` is empty.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SmtpConfig {
     pub host: String,
@@ -38,7 +39,8 @@ pub struct SmtpConfig {
     pub security: SmtpSecurity,
     pub username: Option<String>,
     /// Or `ICHIDO_SMTP__PASSWORD_FILE` naming a file that holds it.
-    pub password: Option<String>,
+    #[serde(serialize_with = "crate::redact::optional")]
+    pub password: Option<SecretString>,
     /// The sender, e.g. `Ichido <mfa@example.com>`.
     pub from: String,
     /// Seconds for one connection and conversation.
@@ -62,30 +64,19 @@ impl Default for SmtpConfig {
     }
 }
 
-impl std::fmt::Debug for SmtpConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpConfig")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("security", &self.security)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .field("from", &self.from)
-            .field("timeout", &self.timeout)
-            .field("attempts", &self.attempts)
-            .finish()
-    }
-}
-
 /// An HTTP SMS gateway. Off while `url` is empty.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SmsConfig {
-    pub url: String,
+    /// Secret: gateways put credentials in the user part or the query.
+    #[serde(serialize_with = "crate::redact::secret")]
+    pub url: SecretString,
     /// `POST` (default), `PUT` or `GET`.
     pub method: String,
-    /// Sent as they are, e.g. `Authorization = "Bearer …"`.
-    pub headers: BTreeMap<String, String>,
+    /// Sent as they are, e.g. `Authorization = "Bearer …"`; the values are
+    /// secret, the names are not.
+    #[serde(serialize_with = "crate::redact::values")]
+    pub headers: BTreeMap<String, SecretString>,
     /// `{phone}` and `{message}` are replaced, escaped for JSON when the
     /// template is JSON (starts with `{` or `[`), URL-encoded otherwise.
     pub body_template: String,
@@ -96,24 +87,13 @@ pub struct SmsConfig {
 impl Default for SmsConfig {
     fn default() -> Self {
         SmsConfig {
-            url: String::new(),
+            url: SecretString::default(),
             method: "POST".into(),
             headers: BTreeMap::new(),
             body_template: r#"{"to":"{phone}","text":"{message}"}"#.into(),
             timeout: 10,
             attempts: 2,
         }
-    }
-}
-
-impl std::fmt::Debug for SmsConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmsConfig")
-            .field("url", &self.url)
-            .field("method", &self.method)
-            .field("headers", &self.headers.keys().collect::<Vec<_>>())
-            .field("body_template", &self.body_template)
-            .finish()
     }
 }
 
@@ -173,13 +153,14 @@ impl NoticeEvents {
 
 /// Notices to account holders: by email (to the user's address) and/or a
 /// webhook signed with `webhook_secret` (see `webhook.rs`).
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NotificationsConfig {
     pub email: bool,
     pub webhook_url: Option<String>,
     /// Or `ICHIDO_NOTIFICATIONS__WEBHOOK_SECRET_FILE`.
-    pub webhook_secret: Option<String>,
+    #[serde(serialize_with = "crate::redact::optional")]
+    pub webhook_secret: Option<SecretString>,
     pub events: NoticeEvents,
     /// How often the outbox is looked at, in milliseconds.
     pub poll_ms: u64,
@@ -197,20 +178,6 @@ impl Default for NotificationsConfig {
             poll_ms: 1000,
             max_attempts: 8,
         }
-    }
-}
-
-impl std::fmt::Debug for NotificationsConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NotificationsConfig")
-            .field("email", &self.email)
-            .field("webhook_url", &self.webhook_url)
-            .field(
-                "webhook_secret",
-                &self.webhook_secret.as_ref().map(|_| "<redacted>"),
-            )
-            .field("events", &self.events)
-            .finish()
     }
 }
 
@@ -260,7 +227,8 @@ pub fn check_config(c: &Config) -> anyhow::Result<()> {
         }
     }
     if !c.sms.url.is_empty() {
-        if !c.sms.url.starts_with("http://") && !c.sms.url.starts_with("https://") {
+        let url = c.sms.url.expose();
+        if !url.starts_with("http://") && !url.starts_with("https://") {
             anyhow::bail!("configuration: sms.url must be an http(s) URL");
         }
         if !["GET", "POST", "PUT"].contains(&c.sms.method.to_ascii_uppercase().as_str()) {

@@ -29,7 +29,7 @@ pub fn spawn(state: &AppState) -> anyhow::Result<()> {
         return Ok(());
     }
     let webhook = match (&n.webhook_url, &n.webhook_secret) {
-        (Some(url), Some(secret)) => Some(Webhook::new(url, secret)?),
+        (Some(url), Some(secret)) => Some(Webhook::new(url, secret.expose())?),
         _ => None,
     };
     let notifier = Notifier {

@@ -50,13 +50,13 @@ impl SmsGateway {
             reqwest::Method::from_bytes(self.config.method.to_ascii_uppercase().as_bytes())
                 .map_err(|e| DeliveryError::sms(e.to_string()))?;
         with_retries(self.config.attempts, || async {
-            let mut req = self.http.request(method.clone(), &self.config.url);
+            let mut req = self.http.request(method.clone(), self.config.url.expose());
             for (k, v) in &self.config.headers {
-                req = req.header(k, v);
+                req = req.header(k, v.expose());
             }
             if method == reqwest::Method::GET {
                 let url = render(
-                    &self.config.url,
+                    self.config.url.expose(),
                     &[
                         ("phone", form_encode(&sms.to).as_str()),
                         ("message", form_encode(&sms.message).as_str()),
@@ -69,7 +69,11 @@ impl SmsGateway {
             let res = req
                 .send()
                 .await
-                .map_err(|e| DeliveryError::sms(format!("gateway unreachable: {e}")))?;
+                // reqwest names the URL in its errors; the URL holds the
+                // gateway's credentials and, for GET, the phone number and code.
+                .map_err(|e| {
+                    DeliveryError::sms(format!("gateway unreachable: {}", e.without_url()))
+                })?;
             if res.status().is_success() {
                 Ok(())
             } else {
@@ -96,4 +100,52 @@ fn form_encode(v: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A gateway that cannot be reached: port 1 on the loopback refuses.
+    fn unreachable(url: &str, method: &str) -> SmsGateway {
+        let config = SmsConfig {
+            url: url.into(),
+            method: method.into(),
+            attempts: 1,
+            timeout: 2,
+            ..SmsConfig::default()
+        };
+        SmsGateway::new(&config).unwrap()
+    }
+
+    #[tokio::test]
+    async fn sms_gateway_failure_does_not_name_the_url_or_its_credentials() {
+        let sms = Sms {
+            to: "+15550101234".into(),
+            message: "code 123456".into(),
+        };
+        for (url, method) in [
+            (
+                "http://gw-user:gw-pass-4711@127.0.0.1:1/send?key=gw-key-4711",
+                "POST",
+            ),
+            (
+                "http://127.0.0.1:1/send?key=gw-key-4711&to={phone}&text={message}",
+                "GET",
+            ),
+        ] {
+            let err = unreachable(url, method).send(&sms).await.unwrap_err();
+            let text = format!("{err} {err:?}");
+            assert_eq!(err.code, "sms_gateway_unavailable");
+            for needle in [
+                "gw-pass-4711",
+                "gw-user",
+                "gw-key-4711",
+                "123456",
+                "5550101234",
+            ] {
+                assert!(!text.contains(needle), "{needle} in {text}");
+            }
+        }
+    }
 }

@@ -29,7 +29,7 @@ impl Smtp {
             .port(c.port)
             .timeout(Some(Duration::from_secs(c.timeout.max(1))));
         if let (Some(u), Some(p)) = (&c.username, &c.password) {
-            builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
+            builder = builder.credentials(Credentials::new(u.clone(), p.expose().to_owned()));
         }
         Ok(Smtp {
             transport: builder.build(),

@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
+use ichido_crypto::SecretBytes;
 use ichido_domain::notify::DeliveryError;
 use sha2::Sha256;
 
@@ -31,7 +32,7 @@ pub fn sign(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
 pub struct Webhook {
     http: reqwest::Client,
     url: String,
-    secret: Vec<u8>,
+    secret: SecretBytes,
 }
 
 impl Webhook {
@@ -41,7 +42,7 @@ impl Webhook {
                 .timeout(Duration::from_secs(10))
                 .build()?,
             url: url.to_owned(),
-            secret: secret.as_bytes().to_vec(),
+            secret: SecretBytes::new(secret.as_bytes().to_vec()),
         })
     }
 
@@ -53,7 +54,7 @@ impl Webhook {
         now_secs: u64,
     ) -> Result<(), DeliveryError> {
         with_retries(attempts, || async {
-            let signature = sign(&self.secret, now_secs, body.as_bytes());
+            let signature = sign(self.secret.as_bytes(), now_secs, body.as_bytes());
             let res = self
                 .http
                 .post(&self.url)
@@ -63,7 +64,8 @@ impl Webhook {
                 .body(body.to_owned())
                 .send()
                 .await
-                .map_err(|e| webhook_error(format!("unreachable: {e}")))?;
+                // The URL may hold a token of the receiver's: keep it out of the log.
+                .map_err(|e| webhook_error(format!("unreachable: {}", e.without_url())))?;
             if res.status().is_success() {
                 Ok(())
             } else {

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use ichido_crypto::SecretString;
 use ichido_domain::challenge::Transaction;
 use ichido_domain::service::{ChallengeError, ChallengeRequest};
 use serde::{Deserialize, Serialize};
@@ -13,13 +14,14 @@ use super::error::{ApiError, ApiJson, ErrorBody};
 use super::wire::rfc3339;
 use crate::app::AppState;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateChallengeRequest {
     pub username: String,
     /// The user's static password: a code is sent only with it, unless the
     /// operator set `[challenge] require_password = false`.
-    pub password: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub password: Option<SecretString>,
     /// Only this token (also a pending one: its activation code is resent).
     pub serial: Option<String>,
     /// A transfer to sign: only OCRA tokens are asked, with a question
@@ -90,8 +92,8 @@ pub async fn create_challenge(
         .create_challenge(
             &caller.ctx,
             ChallengeRequest {
-                username: req.username,
-                password: req.password,
+                username: super::wire::username(&req.username)?,
+                password: req.password.as_ref().map(|p| p.expose().to_owned()),
                 serial: req.serial,
                 transaction: req.transaction,
                 question: req.question,

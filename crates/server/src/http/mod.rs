@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod challenges;
 pub mod error;
+pub mod openapi;
 pub mod ops;
 pub mod recovery;
 pub mod reset;
@@ -27,6 +28,7 @@ use crate::app::AppState;
 #[openapi(
     info(title = "Ichido", description = "Multi-factor authentication server: tokens, validation, audit."),
     modifiers(&BearerAuth),
+    components(schemas(error::ErrorBody)),
     tags(
         (name = "users"), (name = "tokens"), (name = "validation"), (name = "audit"), (name = "operations"), (name = "recovery"), (name = "reset")
     )
@@ -52,7 +54,7 @@ impl Modify for BearerAuth {
 
 /// The routes and, collected from them, the OpenAPI document.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(users::create_user, users::list_users))
         .routes(routes!(
             users::get_user,
@@ -93,7 +95,10 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
-        .split_for_parts()
+        .split_for_parts();
+    // After the routes, whose operations it completes.
+    openapi::ErrorResponses.modify(&mut doc);
+    (router, doc)
 }
 
 /// Counts the work of each request (see `ichido_store::work`) into the

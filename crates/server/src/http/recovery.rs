@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use ichido_crypto::{SecretBytes, SecretString};
 use ichido_domain::recovery::CodeKind;
 use ichido_domain::service::{Enrolled, LostRequest, Replacement};
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::{Admin, Caller, Helpdesk};
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use super::tokens::CreateTokenResponse;
-use super::wire::{TokenResponse, UserResponse, rfc3339};
+use super::wire::{TokenResponse, UserPath, UserResponse, rfc3339, username};
 use crate::app::AppState;
 use crate::import::{self, Format};
 
@@ -57,15 +58,17 @@ pub struct LostTokenResponse {
     pub temporary: Option<TemporaryToken>,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportRequest {
     /// `csv` or `pskc`.
     pub format: String,
-    /// The file's content.
-    pub content: String,
+    /// The file's content: it holds seeds.
+    #[schema(value_type = String)]
+    pub content: SecretString,
     /// PSKC encrypted with a pre-shared key (RFC 6030 §6.1): the key, hex.
-    pub psk_hex: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub psk_hex: Option<SecretString>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -111,7 +114,7 @@ fn shown(e: Enrolled, username: Option<String>) -> CreateTokenResponse {
 pub async fn create_backup_codes(
     State(app): State<AppState>,
     caller: Caller<Admin>,
-    ApiPath(username): ApiPath<String>,
+    UserPath(username): UserPath,
 ) -> Result<(StatusCode, Json<BackupCodesResponse>), ApiError> {
     let codes = app
         .ichido
@@ -130,7 +133,7 @@ pub async fn create_backup_codes(
 pub async fn count_backup_codes(
     State(app): State<AppState>,
     _caller: Caller<Helpdesk>,
-    ApiPath(username): ApiPath<String>,
+    UserPath(username): UserPath,
 ) -> Result<Json<RemainingResponse>, ApiError> {
     let remaining = app
         .ichido
@@ -145,7 +148,7 @@ pub async fn count_backup_codes(
 pub async fn create_emergency_code(
     State(app): State<AppState>,
     caller: Caller<Admin>,
-    ApiPath(username): ApiPath<String>,
+    UserPath(username): UserPath,
 ) -> Result<(StatusCode, Json<EmergencyCodeResponse>), ApiError> {
     let mut codes = app
         .ichido
@@ -234,11 +237,16 @@ pub async fn import_tokens(
         .ok_or_else(|| invalid("format must be \"csv\" or \"pskc\"".into()))?;
     let psk = req
         .psk_hex
-        .as_deref()
-        .map(hex::decode)
+        .as_ref()
+        .map(|k| hex::decode(k.expose()).map(SecretBytes::new))
         .transpose()
         .map_err(|_| invalid("psk_hex is not hex".into()))?;
-    let tokens = import::parse(format, &req.content, psk.as_deref()).map_err(|e| invalid(e.0))?;
+    let tokens = import::parse(
+        format,
+        req.content.expose(),
+        psk.as_ref().map(SecretBytes::as_bytes),
+    )
+    .map_err(|e| invalid(e.0))?;
     let imported = app.ichido.import_tokens(&caller.ctx, tokens).await?;
     Ok((StatusCode::CREATED, Json(ImportResponse { imported })))
 }
@@ -254,11 +262,12 @@ pub async fn assign_token(
     ApiPath(serial): ApiPath<String>,
     ApiJson(req): ApiJson<AssignRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
+    let username = username(&req.username)?;
     let t = app
         .ichido
-        .assign_token(&caller.ctx, &serial, &req.username)
+        .assign_token(&caller.ctx, &serial, &username)
         .await?;
-    Ok(Json(TokenResponse::new(&t, Some(req.username))))
+    Ok(Json(TokenResponse::new(&t, Some(username))))
 }
 
 /// Active tokens unused for `days` days.

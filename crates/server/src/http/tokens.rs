@@ -2,17 +2,18 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use ichido_crypto::SecretString;
 use ichido_domain::service::EnrollRequest;
-use ichido_domain::token::Token;
+use ichido_domain::token::{Token, Validity};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::{Admin, Caller, Helpdesk};
 use super::error::{ApiError, ApiJson, ApiPath, ErrorBody};
-use super::wire::TokenResponse;
+use super::wire::{TokenResponse, UserPath, WireTime};
 use crate::app::AppState;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
     /// `totp` or `hotp`.
@@ -31,9 +32,17 @@ pub struct CreateTokenRequest {
     /// `email`/`sms` only: where codes go (default: the user's email or phone).
     pub address: Option<String>,
     /// Import a known seed (hardware tokens), hex; the token is active at once.
-    pub secret_hex: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub secret_hex: Option<SecretString>,
     /// The same in base32.
-    pub secret: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub secret: Option<SecretString>,
+    /// No code matches before this: RFC 3339 or Unix seconds.
+    #[schema(value_type = Option<String>)]
+    pub valid_from: Option<WireTime>,
+    /// No code matches from this on: RFC 3339 or Unix seconds.
+    #[schema(value_type = Option<String>)]
+    pub valid_until: Option<WireTime>,
 }
 
 /// The new token, its seed and Key URI: shown this once.
@@ -48,23 +57,41 @@ pub struct CreateTokenResponse {
     pub otpauth_uri: Option<String>,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActivateRequest {
-    pub code: String,
+    #[schema(value_type = String)]
+    pub code: SecretString,
 }
 
+/// A field absent from the body stays as it is; `null` clears it.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchTokenRequest {
-    pub label: Option<String>,
+    #[serde(default, deserialize_with = "super::users::present")]
+    #[schema(value_type = Option<String>)]
+    pub label: Option<Option<String>>,
+    /// RFC 3339 or Unix seconds.
+    #[serde(default, deserialize_with = "super::users::present")]
+    #[schema(value_type = Option<String>)]
+    pub valid_from: Option<Option<WireTime>>,
+    /// RFC 3339 or Unix seconds.
+    #[serde(default, deserialize_with = "super::users::present")]
+    #[schema(value_type = Option<String>)]
+    pub valid_until: Option<Option<WireTime>>,
 }
 
-#[derive(Deserialize, ToSchema)]
+fn time(v: &Option<WireTime>, field: &str) -> Result<Option<ichido_domain::Timestamp>, ApiError> {
+    v.as_ref().map(|t| t.timestamp(field)).transpose()
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResyncRequest {
-    pub code1: String,
-    pub code2: String,
+    #[schema(value_type = String)]
+    pub code1: SecretString,
+    #[schema(value_type = String)]
+    pub code2: SecretString,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -85,9 +112,13 @@ async fn respond(app: &AppState, t: &Token) -> Result<Json<TokenResponse>, ApiEr
 pub async fn create_token(
     State(app): State<AppState>,
     caller: Caller<Admin>,
-    ApiPath(username): ApiPath<String>,
+    UserPath(username): UserPath,
     ApiJson(req): ApiJson<CreateTokenRequest>,
 ) -> Result<(StatusCode, Json<CreateTokenResponse>), ApiError> {
+    let validity = Validity {
+        from: time(&req.valid_from, "valid_from")?,
+        until: time(&req.valid_until, "valid_until")?,
+    };
     let req = EnrollRequest {
         kind: req.kind,
         label: req.label,
@@ -99,6 +130,7 @@ pub async fn create_token(
         address: req.address,
         secret_hex: req.secret_hex,
         secret: req.secret,
+        validity,
     };
     let e = if matches!(req.kind.as_str(), "email" | "sms") {
         let now = app.ichido.clock().now();
@@ -126,7 +158,7 @@ pub async fn create_token(
 pub async fn list_tokens(
     State(app): State<AppState>,
     _caller: Caller<Helpdesk>,
-    ApiPath(username): ApiPath<String>,
+    UserPath(username): UserPath,
 ) -> Result<Json<TokenList>, ApiError> {
     let tokens = app.ichido.tokens_of(&username).await?;
     Ok(Json(TokenList {
@@ -149,7 +181,7 @@ pub async fn get_token(
     respond(&app, &t).await
 }
 
-/// Change a token's label.
+/// Change a token's label or when it may be used.
 #[utoipa::path(patch, path = "/v1/tokens/{serial}", tag = "tokens", params(("serial" = String, Path)),
     request_body = PatchTokenRequest,
     responses((status = 200, body = TokenResponse), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
@@ -159,10 +191,30 @@ pub async fn patch_token(
     ApiPath(serial): ApiPath<String>,
     ApiJson(req): ApiJson<PatchTokenRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let t = app
-        .ichido
-        .set_label(&caller.ctx, &serial, req.label)
-        .await?;
+    let mut t = app.ichido.token(&serial).await?;
+    // Everything is checked before anything is written.
+    let validity = if req.valid_from.is_some() || req.valid_until.is_some() {
+        let v = Validity {
+            from: match &req.valid_from {
+                Some(v) => time(v, "valid_from")?,
+                None => t.valid_from,
+            },
+            until: match &req.valid_until {
+                Some(v) => time(v, "valid_until")?,
+                None => t.valid_until,
+            },
+        };
+        v.check()?;
+        Some(v)
+    } else {
+        None
+    };
+    if let Some(label) = req.label {
+        t = app.ichido.set_label(&caller.ctx, &serial, label).await?;
+    }
+    if let Some(v) = validity {
+        t = app.ichido.set_validity(&caller.ctx, &serial, v).await?;
+    }
     respond(&app, &t).await
 }
 
@@ -190,7 +242,10 @@ pub async fn activate_token(
     ApiPath(serial): ApiPath<String>,
     ApiJson(req): ApiJson<ActivateRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let t = app.ichido.activate(&caller.ctx, &serial, &req.code).await?;
+    let t = app
+        .ichido
+        .activate(&caller.ctx, &serial, req.code.expose())
+        .await?;
     respond(&app, &t).await
 }
 
@@ -230,7 +285,7 @@ pub async fn resync_token(
 ) -> Result<Json<TokenResponse>, ApiError> {
     let t = app
         .ichido
-        .resync(&caller.ctx, &serial, &req.code1, &req.code2)
+        .resync(&caller.ctx, &serial, req.code1.expose(), req.code2.expose())
         .await?;
     respond(&app, &t).await
 }

@@ -1,17 +1,18 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use ichido_crypto::SecretString;
 use ichido_domain::service::CreateUserRequest as NewUserInput;
 use ichido_domain::user::UserPatch;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{Admin, Caller, Helpdesk};
-use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
-use super::wire::{EventPage, UserResponse};
+use super::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
+use super::wire::{EventPage, UserPath, UserResponse, username};
 use crate::app::AppState;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     pub username: String,
@@ -19,11 +20,12 @@ pub struct CreateUserRequest {
     pub email: Option<String>,
     pub phone: Option<String>,
     /// A static password or PIN checked before the code when a validation carries one.
-    pub password: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub password: Option<SecretString>,
 }
 
 /// A field absent from the body stays as it is; `null` clears it.
-#[derive(Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchUserRequest {
     #[serde(default, deserialize_with = "present")]
@@ -37,11 +39,13 @@ pub struct PatchUserRequest {
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
-    pub password: Option<Option<String>>,
+    pub password: Option<Option<SecretString>>,
 }
 
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
+pub(crate) fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -91,7 +95,7 @@ pub async fn create_user(
     ApiJson(req): ApiJson<CreateUserRequest>,
 ) -> Result<(StatusCode, Json<UserResponse>), ApiError> {
     let input = NewUserInput {
-        username: req.username,
+        username: username(&req.username)?,
         display_name: req.display_name,
         email: req.email,
         phone: req.phone,
@@ -133,7 +137,7 @@ pub async fn list_users(
 pub async fn get_user(
     State(app): State<AppState>,
     _caller: Caller<Helpdesk>,
-    ApiPath(username): ApiPath<String>,
+    UserPath(username): UserPath,
 ) -> Result<Json<UserResponse>, ApiError> {
     let user = app.ichido.user(&username).await?;
     Ok(Json(UserResponse::new(&user, app.ichido.clock().now())))
@@ -147,7 +151,7 @@ pub async fn get_user(
 pub async fn patch_user(
     State(app): State<AppState>,
     caller: Caller<Admin>,
-    ApiPath(username): ApiPath<String>,
+    UserPath(username): UserPath,
     ApiJson(req): ApiJson<PatchUserRequest>,
 ) -> Result<Json<UserResponse>, ApiError> {
     let patch = UserPatch {
@@ -158,7 +162,12 @@ pub async fn patch_user(
     };
     let user = app
         .ichido
-        .update_user(&caller.ctx, &username, patch, req.password)
+        .update_user(
+            &caller.ctx,
+            &username,
+            patch,
+            req.password.map(|p| p.map(|p| p.expose().to_owned())),
+        )
         .await?;
     Ok(Json(UserResponse::new(&user, app.ichido.clock().now())))
 }
@@ -169,7 +178,7 @@ pub async fn patch_user(
 pub async fn delete_user(
     State(app): State<AppState>,
     caller: Caller<Admin>,
-    ApiPath(username): ApiPath<String>,
+    UserPath(username): UserPath,
 ) -> Result<StatusCode, ApiError> {
     app.ichido.delete_user(&caller.ctx, &username).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -181,7 +190,7 @@ pub async fn delete_user(
 pub async fn unlock_user(
     State(app): State<AppState>,
     caller: Caller<Helpdesk>,
-    ApiPath(username): ApiPath<String>,
+    UserPath(username): UserPath,
 ) -> Result<Json<UserResponse>, ApiError> {
     app.ichido.unlock_user(&caller.ctx, &username).await?;
     let user = app.ichido.user(&username).await?;
@@ -195,7 +204,7 @@ pub async fn unlock_user(
 pub async fn user_history(
     State(app): State<AppState>,
     _caller: Caller<Helpdesk>,
-    ApiPath(username): ApiPath<String>,
+    UserPath(username): UserPath,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<EventPage>, ApiError> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);

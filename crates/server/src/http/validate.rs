@@ -3,6 +3,7 @@ use std::time::Instant;
 use axum::Json;
 use axum::extract::State;
 use governor::clock::{Clock as _, DefaultClock};
+use ichido_crypto::SecretString;
 use ichido_domain::service::Outcome;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -12,14 +13,16 @@ use super::error::{ApiError, ApiJson, ErrorBody};
 use crate::app::AppState;
 use crate::metrics::ResultLabel;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ValidateRequest {
     pub username: String,
     /// The one-time password as typed.
-    pub code: String,
+    #[schema(value_type = String)]
+    pub code: SecretString,
     /// The user's static password or PIN, when the application checks both here.
-    pub password: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub password: Option<SecretString>,
     /// From `POST /v1/challenges`: then only that challenge's code counts.
     pub challenge_id: Option<String>,
     /// For an OCRA transaction signature: the transfer again; the code must
@@ -63,15 +66,16 @@ pub async fn validate(
 ) -> Result<Json<ValidateResponse>, ApiError> {
     let started = Instant::now();
     per_address(&app, &caller.ctx)?;
+    let username = super::wire::username(&req.username)?;
     let outcome = match &req.challenge_id {
         Some(id) => {
             app.ichido
                 .validate_challenge(
                     &caller.ctx,
-                    &req.username,
+                    &username,
                     id,
-                    &req.code,
-                    req.password.as_deref(),
+                    req.code.expose(),
+                    req.password.as_ref().map(SecretString::expose),
                     req.transaction.as_ref(),
                 )
                 .await?
@@ -80,9 +84,9 @@ pub async fn validate(
             app.ichido
                 .validate(
                     &caller.ctx,
-                    &req.username,
-                    &req.code,
-                    req.password.as_deref(),
+                    &username,
+                    req.code.expose(),
+                    req.password.as_ref().map(SecretString::expose),
                 )
                 .await?
         }

@@ -4,7 +4,7 @@ use ichido_domain::Timestamp;
 use ichido_domain::audit::Record;
 use ichido_domain::token::{Token, TokenKind};
 use ichido_domain::user::User;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
@@ -24,6 +24,56 @@ pub fn parse_time(s: &str) -> Option<Timestamp> {
     }
     let d = OffsetDateTime::parse(s, &Rfc3339).ok()?;
     Some(Timestamp((d.unix_timestamp_nanos() / 1_000_000) as i64))
+}
+
+/// A time in a request: RFC 3339 text or Unix seconds (a number or its text),
+/// as `parse_time` reads them.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum WireTime {
+    Seconds(i64),
+    Text(String),
+}
+
+impl WireTime {
+    pub fn timestamp(&self, field: &str) -> Result<Timestamp, super::error::ApiError> {
+        match self {
+            WireTime::Seconds(s) => Some(Timestamp::from_secs(*s)),
+            WireTime::Text(t) => parse_time(t),
+        }
+        .ok_or_else(|| {
+            super::error::ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_time",
+                format!("{field} must be RFC 3339 (2026-01-31T09:00:00Z) or Unix seconds"),
+            )
+        })
+    }
+}
+
+/// A username from a request body, in its one normal form, or 422
+/// `invalid_username` (`Username::parse` holds the rule).
+pub fn username(name: &str) -> Result<String, super::error::ApiError> {
+    Ok(ichido_domain::ids::Username::parse(name)?
+        .as_str()
+        .to_owned())
+}
+
+/// The `{username}` of a path, checked like [`username`]: a name that no user
+/// can have is refused before any handler, store or audit log sees it.
+pub struct UserPath(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for UserPath {
+    type Rejection = super::error::ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let super::error::ApiPath(name) =
+            super::error::ApiPath::<String>::from_request_parts(parts, state).await?;
+        username(&name).map(UserPath)
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -80,6 +130,10 @@ pub struct TokenResponse {
     pub last_used_at: Option<String>,
     /// When a pending token can no longer be activated.
     pub pending_until: Option<String>,
+    /// Before this the token matches no code; absent: no start.
+    pub valid_from: Option<String>,
+    /// From this on the token matches no code; absent: no end.
+    pub valid_until: Option<String>,
     /// OCRA tokens: the suite.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ocra_suite: Option<String>,
@@ -105,6 +159,8 @@ impl TokenResponse {
             activated_at: t.activated_at.map(rfc3339),
             last_used_at: t.last_used_at.map(rfc3339),
             pending_until: t.pending_until.map(rfc3339),
+            valid_from: t.valid_from.map(rfc3339),
+            valid_until: t.valid_until.map(rfc3339),
             ocra_suite: t.ocra_suite.clone(),
             address: t.address.as_deref().map(|a| match t.params.kind {
                 TokenKind::Email => ichido_domain::challenge::mask_email(a),

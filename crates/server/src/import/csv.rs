@@ -47,7 +47,7 @@ pub fn parse(content: &str) -> Result<Vec<ImportedToken>, ImportError> {
         };
         out.push(ImportedToken {
             serial: f[0].to_owned(),
-            secret: secret.as_bytes().to_vec(),
+            secret: ichido_crypto::SecretBytes::new(secret.as_bytes().to_vec()),
             params: OathParams {
                 kind,
                 algorithm: Algorithm::Sha1,
@@ -56,6 +56,7 @@ pub fn parse(content: &str) -> Result<Vec<ImportedToken>, ImportError> {
             },
             counter,
             issuer: None,
+            validity: Default::default(),
         });
     }
     Ok(out)

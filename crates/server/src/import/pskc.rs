@@ -2,15 +2,19 @@
 //! `PlainValue` (§4.1) or encrypted with a pre-shared key (§6.1):
 //! AES-128-CBC, the IV prepended to the ciphertext, and an HMAC-SHA1
 //! `ValueMAC` over IV and ciphertext under the `MACKey`, itself encrypted
-//! with the same pre-shared key.
+//! with the same pre-shared key. `Policy/StartDate` and `ExpiryDate` (§5)
+//! become the token's validity period.
 
 use aes::cipher::{BlockDecryptMut, KeyIvInit, block_padding::Pkcs7};
 use data_encoding::BASE64;
 use hmac::{Hmac, Mac};
+use ichido_domain::Timestamp;
 use ichido_domain::service::ImportedToken;
-use ichido_domain::token::{OathParams, TokenKind};
+use ichido_domain::token::{OathParams, TokenKind, Validity};
 use ichido_otp::{Algorithm, Digits};
 use roxmltree::{Document, Node};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use super::ImportError;
 
@@ -35,6 +39,21 @@ fn base64(n: Node, what: &str) -> Result<Vec<u8>, ImportError> {
     BASE64
         .decode(clean.as_bytes())
         .map_err(|_| ImportError(format!("{what}: not valid base64")))
+}
+
+/// `Key/Policy/<name>` (RFC 6030 §5): an `xs:dateTime`; one without a zone
+/// is read as UTC.
+fn date(key: Node, name: &str) -> Result<Option<Timestamp>, String> {
+    let Some(n) = path(key, &["Policy", name]) else {
+        return Ok(None);
+    };
+    let t = text(n);
+    let zoned = OffsetDateTime::parse(&t, &Rfc3339)
+        .or_else(|_| OffsetDateTime::parse(&format!("{t}Z"), &Rfc3339))
+        .map_err(|_| format!("Policy/{name} {t:?} is not an xs:dateTime"))?;
+    Ok(Some(Timestamp(
+        (zoned.unix_timestamp_nanos() / 1_000_000) as i64,
+    )))
 }
 
 /// Decrypts an element holding `EncryptionMethod` and `CipherData/CipherValue`.
@@ -148,7 +167,7 @@ pub fn parse(content: &str, psk: Option<&[u8]>) -> Result<Vec<ImportedToken>, Im
         let period = number("TimeInterval")?.unwrap_or(30);
         out.push(ImportedToken {
             serial,
-            secret,
+            secret: ichido_crypto::SecretBytes::new(secret),
             params: OathParams {
                 kind,
                 algorithm: Algorithm::Sha1,
@@ -157,6 +176,10 @@ pub fn parse(content: &str, psk: Option<&[u8]>) -> Result<Vec<ImportedToken>, Im
             },
             counter,
             issuer: child(key, "Issuer").map(text),
+            validity: Validity {
+                from: date(key, "StartDate").map_err(|m| err(&m))?,
+                until: date(key, "ExpiryDate").map_err(|m| err(&m))?,
+            },
         });
     }
     Ok(out)

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use ichido_crypto::SecretString;
 use serde::{Deserialize, Serialize};
 
 /// The RADIUS authentication server (RFC 2865); see `docs/radius.md`.
@@ -45,7 +46,7 @@ pub enum RadiusMode {
 }
 
 /// One gateway (NAS).
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RadiusClientConfig {
     /// Named in the audit log as `radius:<name>`.
@@ -53,7 +54,8 @@ pub struct RadiusClientConfig {
     /// Source address: an IP address or a network such as `10.1.0.0/16`.
     pub address: String,
     /// The shared secret, or `secret_file` naming a file that holds it.
-    pub secret: Option<String>,
+    #[serde(serialize_with = "crate::redact::optional")]
+    pub secret: Option<SecretString>,
     pub secret_file: Option<PathBuf>,
     pub mode: RadiusMode,
     /// Drop Access-Requests without a Message-Authenticator (RFC 3579);
@@ -77,28 +79,11 @@ impl Default for RadiusClientConfig {
     }
 }
 
-impl std::fmt::Debug for RadiusClientConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RadiusClientConfig")
-            .field("name", &self.name)
-            .field("address", &self.address)
-            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
-            .field("secret_file", &self.secret_file)
-            .field("mode", &self.mode)
-            .field(
-                "require_message_authenticator",
-                &self.require_message_authenticator,
-            )
-            .field("rate_per_second", &self.rate_per_second)
-            .finish()
-    }
-}
-
 impl RadiusClientConfig {
     /// The shared secret, read from `secret_file` when that is what is set.
     pub fn load_secret(&self) -> anyhow::Result<Vec<u8>> {
         let secret = match (&self.secret, &self.secret_file) {
-            (Some(s), None) => s.clone(),
+            (Some(s), None) => s.expose().to_owned(),
             (None, Some(path)) => std::fs::read_to_string(path)
                 .map_err(|e| {
                     anyhow::anyhow!(

@@ -116,6 +116,12 @@ pub async fn decide(
     else {
         return refuse(None, "radius.request", "missing_user_name").await;
     };
+    // The one rule for names (length, characters, NFKC); a name no user can
+    // have is audited only truncated and escaped, by `refuse`.
+    let username = match ichido_domain::ids::Username::parse(&username) {
+        Ok(u) => u.as_str().to_owned(),
+        Err(_) => return refuse(Some(&username), "radius.request", "invalid_user_name").await,
+    };
     // PAP only: CHAP and EAP would need the seed or the password in clear.
     let Some(hidden) = request.attr(dictionary::USER_PASSWORD) else {
         return refuse(Some(&username), "radius.request", "no_user_password").await;

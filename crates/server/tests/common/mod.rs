@@ -146,7 +146,7 @@ impl TestServer {
                 return None;
             };
             let (db, url) = create_pg_database(&url).await;
-            config.database_url = Some(url);
+            config.database_url = Some(url.into());
             pg = Some(db);
         }
         tune(&mut config);

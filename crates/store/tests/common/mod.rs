@@ -153,6 +153,8 @@ pub fn new_token(serial: &str, user_id: Option<i64>, state: TokenState) -> NewTo
         pending_until: None,
         ocra_suite: None,
         address: None,
+        valid_from: None,
+        valid_until: None,
     }
 }
 

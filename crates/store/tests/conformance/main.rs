@@ -61,6 +61,7 @@ on_both_backends! {
     tokens::token_state_transitions_are_conditional(db) on Memory;
     tokens::activate_only_pending_and_unexpired(db) on Memory;
     tokens::reseal_replaces_only_the_expected_value(db) on Memory;
+    tokens::validity_is_stored_on_creation_and_replaced_whole(db) on Memory;
     audit::every_change_appends_one_chained_audit_event(db) on File;
     audit::concurrent_audit_appends_keep_the_chain_intact(db) on File;
     audit::concurrent_failed_changes_append_nothing(db) on File;

@@ -230,3 +230,41 @@ pub async fn reseal_replaces_only_the_expected_value(db: Db) {
     );
     assert_eq!(reload(&db, &other).await.sealed_secret, "");
 }
+
+pub async fn validity_is_stored_on_creation_and_replaced_whole(db: Db) {
+    use ichido_domain::StoreError;
+    use ichido_domain::token::Validity;
+    let u = user(&db, "alice").await;
+    let new = ichido_domain::token::NewToken {
+        valid_from: Some(at(10)),
+        valid_until: Some(at(20)),
+        ..new_token("TOTP1", Some(u.id), TokenState::Active)
+    };
+    let t = db
+        .create_token(&new, at(0), &event("token.create"))
+        .await
+        .unwrap();
+    assert_eq!((t.valid_from, t.valid_until), (Some(at(10)), Some(at(20))));
+    assert!(!t.valid_at(at(9)) && t.valid_at(at(10)) && !t.valid_at(at(20)));
+
+    let events = audit_len(&db).await;
+    let open_start = Validity {
+        from: None,
+        until: Some(at(30)),
+    };
+    db.set_token_validity(t.id, open_start, &event("token.update.validity"))
+        .await
+        .unwrap();
+    let t = reload(&db, &t).await;
+    assert_eq!((t.valid_from, t.valid_until), (None, Some(at(30))));
+    assert_eq!(audit_len(&db).await, events + 1, "the change is audited");
+    let gone = db
+        .set_token_validity(t.id + 1000, open_start, &event("token.update.validity"))
+        .await;
+    assert!(matches!(gone, Err(StoreError::NotFound)), "{gone:?}");
+    assert_eq!(
+        audit_len(&db).await,
+        events + 1,
+        "a missing token appends nothing"
+    );
+}
