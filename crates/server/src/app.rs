@@ -79,7 +79,8 @@ pub async fn open(
     if config.database_url.is_none() {
         create_private_dir(&config.data_dir)?;
     }
-    let db = Db::connect(&config.database_url(), durability)
+    let chain = ichido_domain::audit::ChainKey::from_keyring(&keyring);
+    let db = Db::connect(&config.database_url(), durability, chain)
         .await
         .map_err(|e| {
             anyhow::anyhow!(

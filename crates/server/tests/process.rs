@@ -391,12 +391,12 @@ async fn audit_verify_detects_an_edited_and_a_deleted_event() {
         sqlite_exec(&db, "UPDATE audit SET result = 'accept' WHERE seq = 2").await,
         1
     );
-    assert_verify_fails(verify(), &["event 2:", "edited"]);
+    assert_verify_fails(verify(), &["event 2 was edited"]);
 
     restore(&db, &backup);
     verify().ok("audit verify of the restored copy");
     assert_eq!(sqlite_exec(&db, "DELETE FROM audit WHERE seq = 3").await, 1);
-    assert_verify_fails(verify(), &["event 4:", "expected sequence number 3"]);
+    assert_verify_fails(verify(), &["event 3 was deleted"]);
 
     restore(&db, &backup);
     assert_eq!(
@@ -407,7 +407,58 @@ async fn audit_verify_detects_an_edited_and_a_deleted_event() {
         .await,
         1
     );
-    assert_verify_fails(verify(), &["ends at event 5"]);
+    assert_verify_fails(verify(), &["cut after event 5"]);
+
+    // Cutting the tail and lowering the head to match needs the key.
+    restore(&db, &backup);
+    sqlite_exec(&db, "DELETE FROM audit WHERE seq = 6").await;
+    sqlite_exec(
+        &db,
+        "UPDATE audit_head SET seq = 5, hash = (SELECT hash FROM audit WHERE seq = 5)",
+    )
+    .await;
+    assert_verify_fails(verify(), &["chain head (event 5) does not match"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_checkpoint_catches_a_restored_old_copy_of_the_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let install = Install::sqlite(tmp.path().join("data"));
+    let mut server = install.serve();
+    let key = server.bootstrap_key();
+    let token = Api::new(&server, &key).user_with_hotp("dave").await;
+    server.stop();
+    let db = install.db_path();
+    let old_copy = tmp.path().join("old");
+    copy_files(&sqlite_files(&db), &old_copy);
+
+    let mut server = install.serve();
+    assert!(matches!(
+        Api::new(&server, &key)
+            .validate("dave", &token.hotp.at(1))
+            .await,
+        Verdict::Accept { .. }
+    ));
+    server.stop();
+    let checkpoints = tmp.path().join("checkpoints");
+    let cp = checkpoints.to_str().unwrap();
+    install
+        .run(&["audit", "checkpoint", "--out", cp])
+        .ok("audit checkpoint");
+    install
+        .run(&["audit", "verify", "--checkpoint", cp])
+        .ok("verify against the checkpoint just taken");
+
+    // The old copy is a consistent, keyed log on its own: only the
+    // checkpoint, kept outside the database, shows that events are gone.
+    restore(&db, &old_copy);
+    install
+        .run(&["audit", "verify"])
+        .ok("the old copy verifies without a checkpoint");
+    assert_verify_fails(
+        install.run(&["audit", "verify", "--checkpoint", cp]),
+        &["the log was cut after event", "a checkpoint saw event"],
+    );
 }
 
 /// `ichido keys list`: the ids, and which one is current.

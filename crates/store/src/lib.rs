@@ -10,6 +10,7 @@
 
 mod api_keys;
 mod audit;
+mod audit_rekey;
 mod challenges;
 mod connect;
 mod migrate;

@@ -118,6 +118,9 @@ impl Store for Db {
     async fn audit_head(&self) -> Result<(i64, String)> {
         audit::head(self.reader()).await
     }
+    async fn audit_tip(&self) -> Result<ichido_domain::audit::Head> {
+        audit::tip(self.reader()).await
+    }
 
     async fn create_challenges(&self, rows: &[NewChallenge], evs: &[Event]) -> Result<()> {
         challenges::create(self, rows, evs).await

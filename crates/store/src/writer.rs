@@ -22,8 +22,11 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Row};
 use tokio::sync::{mpsc, oneshot};
 
+use std::sync::Arc;
+
 use crate::backend_err;
 use ichido_domain::StoreError;
+use ichido_domain::audit::ChainKey;
 use ichido_domain::store::Result;
 
 /// The most writes one transaction carries; bounds how long the batch holds
@@ -41,6 +44,8 @@ pub(crate) struct Head {
 pub(crate) struct Tx {
     conn: PoolConnection<Any>,
     pub(crate) head: Head,
+    /// Links each appended event and tags the head.
+    pub(crate) key: Arc<ChainKey>,
 }
 
 impl Tx {
@@ -82,9 +87,9 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn spawn(pool: AnyPool, dialect: Dialect) -> Writer {
+    pub(crate) fn spawn(pool: AnyPool, dialect: Dialect, key: ChainKey) -> Writer {
         let (jobs, rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
-        tokio::spawn(run(pool, dialect, rx));
+        tokio::spawn(run(pool, dialect, Arc::new(key), rx));
         Writer { jobs }
     }
 
@@ -115,7 +120,7 @@ fn stopped() -> StoreError {
     StoreError::Backend("the database writer has stopped".into())
 }
 
-async fn run(pool: AnyPool, dialect: Dialect, mut rx: mpsc::Receiver<Job>) {
+async fn run(pool: AnyPool, dialect: Dialect, key: Arc<ChainKey>, mut rx: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {
         batch.push(first);
@@ -129,7 +134,7 @@ async fn run(pool: AnyPool, dialect: Dialect, mut rx: mpsc::Receiver<Job>) {
         // The connection goes back to the pool between batches, so an
         // in-memory database (one connection) can still serve reads.
         let opened = match pool.acquire().await {
-            Ok(conn) => begin(conn, dialect).await,
+            Ok(conn) => begin(conn, dialect, key.clone()).await,
             Err(e) => Err(backend_err(e)),
         };
         match opened {
@@ -150,10 +155,10 @@ fn fail_unrun(_job: Job, err: &StoreError) {
     tracing::error!(error = %err, "database unavailable for a write");
 }
 
-async fn begin(mut conn: PoolConnection<Any>, dialect: Dialect) -> Result<Tx> {
+async fn begin(mut conn: PoolConnection<Any>, dialect: Dialect, key: Arc<ChainKey>) -> Result<Tx> {
     conn.execute(dialect.begin).await.map_err(backend_err)?;
     match read_head(&mut conn, dialect).await {
-        Ok(head) => Ok(Tx { conn, head }),
+        Ok(head) => Ok(Tx { conn, head, key }),
         Err(e) => {
             let _ = conn.execute("ROLLBACK").await;
             Err(e)
@@ -174,12 +179,16 @@ async fn read_head(conn: &mut AnyConnection, dialect: Dialect) -> Result<Head> {
     Ok(Head { seq, hash })
 }
 
-/// Writes the head back if the batch appended to the chain, then commits.
+/// Writes the head back, with its tag, if the batch appended to the chain,
+/// then commits.
 async fn finish_tx(tx: &mut Tx, start: Head) -> Result<()> {
     if tx.head != start {
-        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+        let hash = hex::encode(tx.head.hash);
+        let tag = tx.key.head_tag(tx.head.seq, &hash);
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2, tag = $3 WHERE id = 1")
             .bind(tx.head.seq)
-            .bind(hex::encode(tx.head.hash))
+            .bind(hash)
+            .bind(tag)
             .execute(tx.conn())
             .await
             .map_err(backend_err)?;
