@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use ichido_crypto::Keyring;
+use ichido_crypto::{Keyring, SharedKeyring};
 use ichido_domain::service::{Ichido, Settings};
 use ichido_domain::user::ApiKey;
 use ichido_domain::{Clock, Error};
@@ -91,7 +91,7 @@ pub async fn open(
     let delivery = crate::delivery::ServerDelivery::new(config)?;
     Ok(Ichido::new(
         db,
-        Arc::new(keyring),
+        Arc::new(shared_keyring(config, keyring)),
         clock,
         config.policy.clone(),
         settings,
@@ -119,6 +119,40 @@ pub fn load_keyring(config: &Config) -> anyhow::Result<Keyring> {
         tracing::info!(path = %path.display(), "created a new master key; back it up: without it no token seed can be read");
     }
     Ok(keyring)
+}
+
+/// The keyring as a running server holds it: read again from the key file
+/// when a sealed value names a key added since (`ichido keys rotate`). A
+/// keyring from the environment cannot change under a running process.
+fn shared_keyring(config: &Config, keyring: Keyring) -> SharedKeyring {
+    if config.master_key.is_some() {
+        return SharedKeyring::fixed(keyring);
+    }
+    let path = config.master_key_path();
+    SharedKeyring::reloading(keyring, move || Keyring::load(&path))
+}
+
+/// Reads the key file again on SIGHUP, as on an unknown key id.
+fn reload_keyring_on_hangup(state: &AppState) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        let ichido = state.ichido.clone();
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                match ichido.keyring().reload() {
+                    Ok(true) => tracing::info!("reloaded the keyring on SIGHUP"),
+                    Ok(false) => tracing::info!(
+                        "SIGHUP: the keyring comes from the environment and does not change"
+                    ),
+                    Err(e) => tracing::error!(error = %e, "SIGHUP: reloading the keyring failed"),
+                }
+            }
+        });
+    }
 }
 
 fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
@@ -207,6 +241,7 @@ pub async fn start(
         });
     }
     crate::delivery::notifier::spawn(&state)?;
+    reload_keyring_on_hangup(&state);
     let radius = crate::radius::start(&state).await?;
     let radius_addr = radius.as_ref().map(|r| r.addr);
     // Only once every listener is bound: a start that fails before this

@@ -484,6 +484,46 @@ fn key_ids(install: &Install) -> (Vec<String>, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_rotate_while_serving_is_picked_up_without_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let install = Install::sqlite(tmp.path().join("data"));
+    let server = install.serve();
+    let api = Api::new(&server, &server.bootstrap_key());
+    let token = api.user_with_hotp("erin").await;
+    assert!(matches!(
+        api.validate("erin", &token.hotp.at(1)).await,
+        Verdict::Accept { .. }
+    ));
+    let (_, old) = key_ids(&install);
+
+    // Another process adds a key and re-seals every seed under it.
+    install
+        .run(&["keys", "rotate"])
+        .ok("keys rotate while the server runs");
+    let (_, new) = key_ids(&install);
+    assert_ne!(new, old);
+    let resealed = sealed_secret(&install.db_path(), &token.serial).await;
+    assert!(resealed.starts_with(&format!("{new}:")), "{resealed}");
+
+    // The running server meets the new key id and reads the key file again.
+    for counter in 2..=4 {
+        assert!(
+            matches!(
+                api.validate("erin", &token.hotp.at(counter)).await,
+                Verdict::Accept { .. }
+            ),
+            "code {counter} after the rotation:\n{}",
+            server.stderr()
+        );
+    }
+    // And seals new seeds under the new key.
+    let fresh = api.user_with_hotp("frank").await;
+    let sealed = sealed_secret(&install.db_path(), &fresh.serial).await;
+    assert!(sealed.starts_with(&format!("{new}:")), "{sealed}");
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_rotate_keeps_tokens_working() {
     let tmp = tempfile::tempdir().unwrap();
     let install = Install::sqlite(tmp.path().join("data"));

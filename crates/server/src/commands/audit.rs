@@ -38,7 +38,7 @@ pub fn run(args: &ConfigArgs, cmd: AuditCommand) -> anyhow::Result<()> {
     super::runtime()?.block_on(async move {
         let ichido = super::open(&config).await?;
         let store = &ichido.store;
-        let key = ChainKey::from_keyring(ichido.keyring());
+        let key = ChainKey::from_keyring(&ichido.keyring().current());
         match cmd {
             AuditCommand::Verify { checkpoints } => {
                 let mut all = Vec::new();
