@@ -155,6 +155,43 @@ fn reload_keyring_on_hangup(state: &AppState) {
     }
 }
 
+/// Logs a signed checkpoint of the audit chain's head every
+/// `[audit] checkpoint_seconds`, the first one at start: a log shipped
+/// elsewhere then anchors the chain outside the database. One read and one
+/// HMAC each time; the full check stays with `ichido audit verify`.
+fn log_audit_checkpoints(state: &AppState) {
+    use ichido_domain::Store;
+    use ichido_domain::audit::{ChainKey, Checkpoint};
+    let every = state.config.audit.checkpoint_seconds;
+    if every == 0 {
+        return;
+    }
+    let ichido = state.ichido.clone();
+    tokio::spawn(async move {
+        let key = ChainKey::from_keyring(&ichido.keyring().current());
+        let mut tick = tokio::time::interval(Duration::from_secs(every));
+        loop {
+            tick.tick().await;
+            match ichido.store.audit_tip().await {
+                Ok(head)
+                    if head
+                        .tag
+                        .as_deref()
+                        .is_some_and(|t| key.head_tag_matches(head.seq, &head.hash, t)) =>
+                {
+                    let line = Checkpoint::sign(&key, &head, ichido.clock().now()).to_line();
+                    tracing::info!("audit checkpoint {line}");
+                }
+                Ok(head) => tracing::error!(
+                    seq = head.seq,
+                    "the audit chain's head is not signed by this keyring; no checkpoint logged"
+                ),
+                Err(e) => tracing::warn!(error = %e, "audit checkpoint: cannot read the head"),
+            }
+        }
+    });
+}
+
 fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
@@ -242,6 +279,7 @@ pub async fn start(
     }
     crate::delivery::notifier::spawn(&state)?;
     reload_keyring_on_hangup(&state);
+    log_audit_checkpoints(&state);
     let radius = crate::radius::start(&state).await?;
     let radius_addr = radius.as_ref().map(|r| r.addr);
     // Only once every listener is bound: a start that fails before this

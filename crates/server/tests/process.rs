@@ -461,6 +461,33 @@ async fn audit_checkpoint_catches_a_restored_old_copy_of_the_database() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_logged_by_the_server_are_accepted_by_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let install =
+        Install::sqlite(tmp.path().join("data")).env("ICHIDO_AUDIT__CHECKPOINT_SECONDS", "3600");
+    let mut server = install.serve();
+    let key = server.bootstrap_key();
+    Api::new(&server, &key).user_with_hotp("gina").await;
+    // The first checkpoint is logged at start; wait for the line, not a time.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !server.stderr().contains("audit checkpoint {") {
+        assert!(std::time::Instant::now() < deadline, "{}", server.stderr());
+        tokio::task::yield_now().await;
+    }
+    server.stop();
+    let log = tmp.path().join("server.log");
+    std::fs::write(&log, server.stderr()).unwrap();
+    let verified = install
+        .run(&["audit", "verify", "--checkpoint", log.to_str().unwrap()])
+        .ok("verify against the logged checkpoint");
+    assert!(
+        verified.stdout.contains("agrees with 1 checkpoints"),
+        "{}",
+        verified.stdout
+    );
+}
+
 /// `ichido keys list`: the ids, and which one is current.
 fn key_ids(install: &Install) -> (Vec<String>, String) {
     let out = install.run(&["keys", "list"]).ok("keys list");

@@ -49,18 +49,31 @@ impl Checkpoint {
         serde_json::to_string(self).expect("a checkpoint always serializes")
     }
 
-    /// Every checkpoint of a file: one JSON object per non-empty line.
+    /// Every checkpoint of a file: the JSON lines `ichido audit checkpoint`
+    /// writes, or the server's human log, whose other lines are skipped
+    /// (`… audit checkpoint {"seq":…}`).
     pub fn parse_lines(text: &str) -> Result<Vec<Checkpoint>, String> {
         text.lines()
             .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(n, l)| {
-                serde_json::from_str(l.trim())
-                    .map_err(|e| format!("line {}: not a checkpoint ({e})", n + 1))
+            .filter_map(|(n, line)| {
+                let line = line.trim();
+                let object = if line.starts_with('{') {
+                    line
+                } else {
+                    let at = line.find(LOGGED)?;
+                    &line[at + LOGGED.len() - 1..]
+                };
+                Some(
+                    serde_json::from_str(object)
+                        .map_err(|e| format!("line {}: not a checkpoint ({e})", n + 1)),
+                )
             })
             .collect()
     }
 }
+
+/// What precedes a checkpoint in the server's log.
+pub const LOGGED: &str = "audit checkpoint {";
 
 #[cfg(test)]
 mod tests {
@@ -101,6 +114,17 @@ mod tests {
         ] {
             assert!(!forged.is_signed_by(&key), "{forged:?}");
         }
+    }
+
+    #[test]
+    fn a_checkpoint_is_read_from_a_log_line() {
+        let key = ChainKey::from_keyring(&Keyring::generate());
+        let cp = Checkpoint::sign(&key, &head(), Timestamp(5));
+        let log = format!(
+            "2026-01-01T00:00:00Z  INFO ichido_server::app: audit checkpoint {}\n",
+            cp.to_line()
+        );
+        assert_eq!(Checkpoint::parse_lines(&log).unwrap(), vec![cp]);
     }
 
     #[test]

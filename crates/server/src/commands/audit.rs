@@ -45,10 +45,12 @@ pub fn run(args: &ConfigArgs, cmd: AuditCommand) -> anyhow::Result<()> {
                 for path in &checkpoints {
                     let text = std::fs::read_to_string(path)
                         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-                    all.extend(
-                        Checkpoint::parse_lines(&text)
-                            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
-                    );
+                    let found = Checkpoint::parse_lines(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                    if found.is_empty() {
+                        anyhow::bail!("{}: no checkpoint in this file", path.display());
+                    }
+                    all.extend(found);
                 }
                 let verified = verify_log(store, &key, &all).await?;
                 println!(
