@@ -515,34 +515,65 @@ async fn keys_rotate_while_serving_is_picked_up_without_a_restart() {
     let tmp = tempfile::tempdir().unwrap();
     let install = Install::sqlite(tmp.path().join("data"));
     let server = install.serve();
-    let api = Api::new(&server, &server.bootstrap_key());
-    let token = api.user_with_hotp("erin").await;
-    assert!(matches!(
-        api.validate("erin", &token.hotp.at(1)).await,
-        Verdict::Accept { .. }
-    ));
+    let key = server.bootstrap_key();
+    let api = Api::new(&server, &key);
+    let mut tokens = Vec::new();
+    for name in ["erin", "ezra", "elio"] {
+        tokens.push((name, api.user_with_hotp(name).await));
+    }
     let (_, old) = key_ids(&install);
 
-    // Another process adds a key and re-seals every seed under it.
-    install
-        .run(&["keys", "rotate"])
-        .ok("keys rotate while the server runs");
+    // Validations keep coming while another process adds a key and
+    // re-seals every seed under it; every one of them must be accepted.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load: Vec<_> = tokens
+        .iter()
+        .cloned()
+        .map(|(name, token)| {
+            let (base, key, stop) = (server.base_url(), key.clone(), stop.clone());
+            tokio::spawn(async move {
+                let api = Api::at(&base, &key);
+                let mut counter = 1;
+                while !stop.load(Ordering::SeqCst) || counter == 1 {
+                    let verdict = api.validate(name, &token.hotp.at(counter)).await;
+                    assert!(
+                        matches!(verdict, Verdict::Accept { .. }),
+                        "{name}, code {counter}: {verdict:?}"
+                    );
+                    counter += 1;
+                }
+                counter
+            })
+        })
+        .collect();
+    let rotate = install.clone();
+    tokio::task::spawn_blocking(move || {
+        rotate
+            .run(&["keys", "rotate"])
+            .ok("keys rotate while the server runs")
+    })
+    .await
+    .unwrap();
+    stop.store(true, Ordering::SeqCst);
+    let mut next = Vec::new();
+    for task in load {
+        next.push(task.await.expect("validations under rotation"));
+    }
     let (_, new) = key_ids(&install);
     assert_ne!(new, old);
+    let (name, token) = &tokens[0];
     let resealed = sealed_secret(&install.db_path(), &token.serial).await;
     assert!(resealed.starts_with(&format!("{new}:")), "{resealed}");
 
-    // The running server meets the new key id and reads the key file again.
-    for counter in 2..=4 {
-        assert!(
-            matches!(
-                api.validate("erin", &token.hotp.at(counter)).await,
-                Verdict::Accept { .. }
-            ),
-            "code {counter} after the rotation:\n{}",
-            server.stderr()
-        );
-    }
+    // Now every seed is under the new key: the server has read the file again.
+    assert!(
+        matches!(
+            api.validate(name, &token.hotp.at(next[0])).await,
+            Verdict::Accept { .. }
+        ),
+        "after the rotation:\n{}",
+        server.stderr()
+    );
     // And seals new seeds under the new key.
     let fresh = api.user_with_hotp("frank").await;
     let sealed = sealed_secret(&install.db_path(), &fresh.serial).await;
