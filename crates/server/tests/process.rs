@@ -582,6 +582,31 @@ async fn keys_rotate_while_serving_is_picked_up_without_a_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_makes_the_server_seal_under_a_key_rotated_since_it_started() {
+    let tmp = tempfile::tempdir().unwrap();
+    let install = Install::sqlite(tmp.path().join("data"));
+    let server = install.serve();
+    let api = Api::new(&server, &server.bootstrap_key());
+    install.run(&["keys", "rotate"]).ok("keys rotate");
+    let (_, new) = key_ids(&install);
+    let sent = std::process::Command::new("kill")
+        .args(["-HUP", &server.pid().to_string()])
+        .status()
+        .expect("kill -HUP");
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !server.stderr().contains("reloaded the keyring on SIGHUP") {
+        assert!(Instant::now() < deadline, "{}", server.stderr());
+        tokio::task::yield_now().await;
+    }
+    // No sealed value named the new key yet: only the signal taught it.
+    let token = api.user_with_hotp("hana").await;
+    let sealed = sealed_secret(&install.db_path(), &token.serial).await;
+    assert!(sealed.starts_with(&format!("{new}:")), "{sealed}");
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_rotate_keeps_tokens_working() {
     let tmp = tempfile::tempdir().unwrap();
     let install = Install::sqlite(tmp.path().join("data"));
