@@ -126,6 +126,8 @@ pub enum ChainError {
     Truncated { last: i64, head: i64 },
     #[error("the chain head (event {seq}) does not match the log or is not signed by this keyring")]
     HeadMismatch { seq: i64 },
+    #[error("event {seq} lies past the chain head (event {head}): the head was put back")]
+    BeyondHead { seq: i64, head: i64 },
     #[error("the log was cut after event {last}: a checkpoint saw event {checkpoint}")]
     CutBelowCheckpoint { last: i64, checkpoint: i64 },
     #[error("event {seq} differs from the checkpoint taken at it (the log was rewritten)")]

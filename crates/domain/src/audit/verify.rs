@@ -46,12 +46,15 @@ pub async fn verify_log<S: Store>(
     let mut verifier = ChainVerifier::new(key.clone());
     let mut pending = checkpoints.iter().peekable();
     let mut after = 0;
-    'scan: while after < head.seq {
+    // The first event found past the head, if any.
+    let mut beyond = None;
+    'scan: while after <= head.seq {
         let page = store.audit_scan(after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = last.seq;
         for r in &page {
             if r.seq > head.seq {
+                beyond = Some(r.seq);
                 break 'scan;
             }
             verifier.check(r)?;
@@ -71,5 +74,14 @@ pub async fn verify_log<S: Store>(
         .into());
     }
     let events = verifier.finish(&head)?;
+    // Events past the head are new ones on a live server, and then the head
+    // has moved on to cover them by now; a head that stays below them was
+    // put back to an older one.
+    if let Some(seq) = beyond {
+        let now = store.audit_tip().await?;
+        if now.seq < seq {
+            return Err(ChainError::BeyondHead { seq, head: now.seq }.into());
+        }
+    }
     Ok(Verified { events, head })
 }

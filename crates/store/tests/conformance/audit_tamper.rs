@@ -103,7 +103,6 @@ pub async fn truncation_below_a_checkpoint_is_detected_with_a_restored_head(url:
     let checkpoint = Checkpoint::sign(&chain_key(), &tip, Timestamp::from_secs(1_700_000_600));
     assert_eq!(verify(&db, std::slice::from_ref(&checkpoint)).await, Ok(6));
 
-    exec(&pool, "DELETE FROM audit WHERE seq > 4").await;
     sqlx::query("UPDATE audit_head SET seq = $1, hash = $2, tag = $3 WHERE id = 1")
         .bind(seq)
         .bind(hash)
@@ -111,6 +110,12 @@ pub async fn truncation_below_a_checkpoint_is_detected_with_a_restored_head(url:
         .execute(&pool)
         .await
         .unwrap();
+    // With the later events still there, the old head is below them.
+    assert_eq!(
+        verify(&db, &[]).await,
+        Err(ChainError::BeyondHead { seq: 5, head: 4 })
+    );
+    exec(&pool, "DELETE FROM audit WHERE seq > 4").await;
     // Consistent on its own: only the anchor outside the database tells.
     assert_eq!(verify(&db, &[]).await, Ok(4));
     assert_eq!(
