@@ -177,6 +177,11 @@ impl Keyring {
         &self.hash_key
     }
 
+    /// Whether both keyrings hash alike (constant time).
+    pub(crate) fn same_hash_key(&self, other: &Keyring) -> bool {
+        crate::ct_eq(&self.hash_key[..], &other.hash_key[..])
+    }
+
     pub(crate) fn master_keys(&self) -> &[MasterKey] {
         &self.keys
     }

@@ -11,6 +11,8 @@
 //! - [`password`]: Argon2id in PHC strings.
 //! - [`compare`]: the one constant-time comparison everybody calls.
 //! - [`random`]: tokens, digits and raw bytes from the operating system's CSPRNG.
+//! - [`shared_keyring`]: the keyring of a running server, read again from its
+//!   key file when a sealed value names a key it does not have.
 
 pub mod compare;
 pub mod keyed_hash;
@@ -20,6 +22,7 @@ pub mod password;
 pub mod random;
 pub mod seal;
 pub mod secret;
+pub mod shared_keyring;
 
 pub use compare::ct_eq;
 pub use keyed_hash::KeyedHasher;
@@ -27,3 +30,4 @@ pub use keyring::{KeyError, KeyId, Keyring};
 pub use password::{Cost, PasswordError};
 pub use seal::{SealError, Sealed};
 pub use secret::{SecretBytes, SecretString};
+pub use shared_keyring::SharedKeyring;

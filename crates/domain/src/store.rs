@@ -192,6 +192,8 @@ pub trait Store:
     ) -> impl Future<Output = Result<Vec<Record>>> + Send;
     /// The sequence number and hash of the last event, kept apart from the log.
     fn audit_head(&self) -> impl Future<Output = Result<(i64, String)>> + Send;
+    /// The head with its tag, read at once (see `audit::chain`).
+    fn audit_tip(&self) -> impl Future<Output = Result<crate::audit::Head>> + Send;
 
     // Challenges (email, SMS, OCRA)
     /// Stores the rows of one or more challenges with their events, unless

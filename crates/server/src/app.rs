@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use ichido_crypto::Keyring;
+use ichido_crypto::{Keyring, SharedKeyring};
 use ichido_domain::service::{Ichido, Settings};
 use ichido_domain::user::ApiKey;
 use ichido_domain::{Clock, Error};
@@ -79,7 +79,8 @@ pub async fn open(
     if config.database_url.is_none() {
         create_private_dir(&config.data_dir)?;
     }
-    let db = Db::connect(&config.database_url(), durability)
+    let chain = ichido_domain::audit::ChainKey::from_keyring(&keyring);
+    let db = Db::connect(&config.database_url(), durability, chain)
         .await
         .map_err(|e| {
             anyhow::anyhow!(
@@ -93,7 +94,7 @@ pub async fn open(
     let passwords = crate::passwords::BlockingPasswords::new(config.password_threads);
     Ok(Ichido::new(
         db,
-        Arc::new(keyring),
+        Arc::new(shared_keyring(config, keyring)),
         clock,
         config.policy.clone(),
         settings,
@@ -123,6 +124,77 @@ pub fn load_keyring(config: &Config) -> anyhow::Result<Keyring> {
         tracing::info!(path = %path.display(), "created a new master key; back it up: without it no token seed can be read");
     }
     Ok(keyring)
+}
+
+/// The keyring as a running server holds it: read again from the key file
+/// when a sealed value names a key added since (`ichido keys rotate`). A
+/// keyring from the environment cannot change under a running process.
+fn shared_keyring(config: &Config, keyring: Keyring) -> SharedKeyring {
+    if config.master_key.is_some() {
+        return SharedKeyring::fixed(keyring);
+    }
+    let path = config.master_key_path();
+    SharedKeyring::reloading(keyring, move || Keyring::load(&path))
+}
+
+/// Reads the key file again on SIGHUP, as on an unknown key id.
+fn reload_keyring_on_hangup(state: &AppState) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        let ichido = state.ichido.clone();
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                match ichido.keyring().reload() {
+                    Ok(true) => tracing::info!("reloaded the keyring on SIGHUP"),
+                    Ok(false) => tracing::info!(
+                        "SIGHUP: the keyring comes from the environment and does not change"
+                    ),
+                    Err(e) => tracing::error!(error = %e, "SIGHUP: reloading the keyring failed"),
+                }
+            }
+        });
+    }
+}
+
+/// Logs a signed checkpoint of the audit chain's head every
+/// `[audit] checkpoint_seconds`, the first one at start: a log shipped
+/// elsewhere then anchors the chain outside the database. One read and one
+/// HMAC each time; the full check stays with `ichido audit verify`.
+fn log_audit_checkpoints(state: &AppState) {
+    use ichido_domain::Store;
+    use ichido_domain::audit::{ChainKey, Checkpoint};
+    let every = state.config.audit.checkpoint_seconds;
+    if every == 0 {
+        return;
+    }
+    let ichido = state.ichido.clone();
+    tokio::spawn(async move {
+        let key = ChainKey::from_keyring(&ichido.keyring().current());
+        let mut tick = tokio::time::interval(Duration::from_secs(every));
+        loop {
+            tick.tick().await;
+            match ichido.store.audit_tip().await {
+                Ok(head)
+                    if head
+                        .tag
+                        .as_deref()
+                        .is_some_and(|t| key.head_tag_matches(head.seq, &head.hash, t)) =>
+                {
+                    let line = Checkpoint::sign(&key, &head, ichido.clock().now()).to_line();
+                    tracing::info!("audit checkpoint {line}");
+                }
+                Ok(head) => tracing::error!(
+                    seq = head.seq,
+                    "the audit chain's head is not signed by this keyring; no checkpoint logged"
+                ),
+                Err(e) => tracing::warn!(error = %e, "audit checkpoint: cannot read the head"),
+            }
+        }
+    });
 }
 
 fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
@@ -211,6 +283,8 @@ pub async fn start(
         });
     }
     crate::delivery::notifier::spawn(&state)?;
+    reload_keyring_on_hangup(&state);
+    log_audit_checkpoints(&state);
     let radius = crate::radius::start(&state).await?;
     let radius_addr = radius.as_ref().map(|r| r.addr);
     // Only once every listener is bound: a start that fails before this

@@ -54,6 +54,16 @@ pub struct Config {
     pub templates: crate::delivery::TemplatesConfig,
     /// Self-service reset links: lifetime, helpdesk approval, portal URL.
     pub reset: ichido_domain::reset::ResetPolicy,
+    pub audit: AuditConfig,
+}
+
+/// The audit log's anchors outside the database.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Log a signed checkpoint of the chain's head this often (seconds),
+    /// for `ichido audit verify --checkpoint`; 0 turns it off.
+    pub checkpoint_seconds: u64,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -108,6 +118,7 @@ impl Default for Config {
             notifications: Default::default(),
             templates: Default::default(),
             reset: Default::default(),
+            audit: Default::default(),
         }
     }
 }

@@ -34,6 +34,30 @@ async fn openapi_document_is_generated_from_every_route() {
     s.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_writer_makes_readyz_fail_and_writes_recover_after_restart() {
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    let db = s.running.as_ref().unwrap().state.ichido.store.clone();
+    assert_eq!(s.call("GET", "/readyz", None, None).await.0, StatusCode::OK);
+    let release = db.kill_writer().await;
+    let (st, body) = s.call("GET", "/readyz", None, None).await;
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(!db.writer_health().is_up());
+    drop(release);
+    // The restart is a task switch away: wait for it, not for a time.
+    while !db.writer_health().is_up() {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(db.writer_health().restarts(), 1);
+    assert_eq!(s.call("GET", "/readyz", None, None).await.0, StatusCode::OK);
+    // Writes go through the new writer: a user is created and audited.
+    let (st, body) = s
+        .post("/v1/users", json!({"username": "after-restart"}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn health_readiness_and_metrics() {
     let s = TestServer::start(Backend::Sqlite).await.unwrap();

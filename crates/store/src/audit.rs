@@ -1,5 +1,6 @@
-//! Appending to the hash chain, and reading it back. The head is read and
-//! locked once per write transaction by the writer (`writer::Tx`).
+//! Appending to the keyed hash chain (`ichido_domain::audit::chain`), and
+//! reading it back. The head is read and locked once per write transaction by
+//! the writer (`writer::Tx`), which also tags it before the commit.
 
 use std::sync::LazyLock;
 
@@ -8,7 +9,7 @@ use sqlx::Row;
 use crate::writer::{Head, Tx};
 use crate::{backend_err, rows};
 use ichido_domain::StoreError;
-use ichido_domain::audit::{Event, Query, Record, chain_hash};
+use ichido_domain::audit::{ChainKey, Event, Head as Tip, Query, Record, chain_hash};
 
 /// The columns of an audit row, in the order `bind_link` binds them.
 pub(crate) const INSERT_INTO: &str = "INSERT INTO audit (seq, at, actor, action, username, serial, client_ip, user_agent, \
@@ -31,11 +32,16 @@ pub(crate) struct Link {
 }
 
 pub(crate) fn next_link(tx: &Tx, ev: &Event) -> Link {
-    let seq = tx.head.seq + 1;
-    let hash = chain_hash(&tx.head.hash, seq, ev);
+    link_after(&tx.key, tx.head, ev)
+}
+
+/// The link of `ev` after `head`, under `key`.
+pub(crate) fn link_after(key: &ChainKey, head: Head, ev: &Event) -> Link {
+    let seq = head.seq + 1;
+    let hash = chain_hash(key, &head.hash, seq, ev);
     Link {
         head: Head { seq, hash },
-        prev: hex::encode(tx.head.hash),
+        prev: hex::encode(head.hash),
         hash: hex::encode(hash),
     }
 }
@@ -109,6 +115,18 @@ pub(crate) async fn scan(
         .await
         .map_err(backend_err)?;
     found.iter().map(rows::record).collect()
+}
+
+pub(crate) async fn tip(pool: &sqlx::AnyPool) -> Result<Tip, StoreError> {
+    let row = sqlx::query("SELECT seq, hash, tag FROM audit_head WHERE id = 1")
+        .fetch_one(pool)
+        .await
+        .map_err(backend_err)?;
+    Ok(Tip {
+        seq: row.try_get("seq").map_err(backend_err)?,
+        hash: row.try_get("hash").map_err(backend_err)?,
+        tag: row.try_get("tag").map_err(backend_err)?,
+    })
 }
 
 pub(crate) async fn head(pool: &sqlx::AnyPool) -> Result<(i64, String), StoreError> {

@@ -7,6 +7,7 @@ use sqlx::{AnyPool, Executor};
 use crate::writer::{Dialect, Writer};
 use crate::{Db, backend_err};
 use ichido_domain::StoreError;
+use ichido_domain::audit::ChainKey;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -39,7 +40,13 @@ impl FromStr for Durability {
 impl Db {
     /// Opens (creating if needed) the database at `url` and brings its schema
     /// up to date. `sqlite://path`, `sqlite::memory:` or `postgres://…`.
-    pub async fn connect(url: &str, durability: Durability) -> Result<Db, StoreError> {
+    /// `chain` keys the audit chain; it comes from the keyring, which is kept
+    /// outside the database.
+    pub async fn connect(
+        url: &str,
+        durability: Durability,
+        chain: ChainKey,
+    ) -> Result<Db, StoreError> {
         sqlx::any::install_default_drivers();
         let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = AnyPoolOptions::new()
@@ -56,6 +63,7 @@ impl Db {
                         begin: "BEGIN",
                         read_head: "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
                     },
+                    chain.clone(),
                 ),
                 write: pool,
                 backend: Backend::Postgres,
@@ -118,6 +126,7 @@ impl Db {
                         begin: "BEGIN IMMEDIATE",
                         read_head: "SELECT seq, hash FROM audit_head WHERE id = 1",
                     },
+                    chain.clone(),
                 ),
                 write,
                 backend: Backend::Sqlite,
@@ -128,7 +137,7 @@ impl Db {
                 redact_url(url)
             )));
         };
-        crate::migrate::run(&db).await?;
+        crate::migrate::run(&db, &chain).await?;
         Ok(db)
     }
 

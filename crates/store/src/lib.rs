@@ -10,6 +10,7 @@
 
 mod api_keys;
 mod audit;
+mod audit_rekey;
 mod challenges;
 mod connect;
 mod migrate;
@@ -24,6 +25,7 @@ pub mod work;
 mod writer;
 
 pub use connect::{Backend, Durability, redact_url};
+pub use writer::Health as WriterHealth;
 
 use sqlx::AnyPool;
 
@@ -56,6 +58,18 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Whether the group-commit writer runs; see `writer`.
+    pub fn writer_health(&self) -> &WriterHealth {
+        self.writer.health()
+    }
+
+    /// Test hook: kills the writer task and keeps it down until the returned
+    /// sender is dropped; it is then started again.
+    #[cfg(feature = "test-hooks")]
+    pub async fn kill_writer(&self) -> tokio::sync::oneshot::Sender<()> {
+        self.writer.kill().await
     }
 
     pub async fn close(&self) {

@@ -5,12 +5,14 @@ use sqlx::Row;
 
 use crate::{Backend, Db, backend_err};
 use ichido_domain::StoreError;
+use ichido_domain::audit::ChainKey;
 
 const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_challenges.sql")),
     (3, include_str!("../migrations/sqlite/0003_recovery.sql")),
     (4, include_str!("../migrations/sqlite/0004_reset.sql")),
+    (7, include_str!("../migrations/sqlite/0007_audit_keyed.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -20,9 +22,13 @@ const POSTGRES: &[(i64, &str)] = &[
     ),
     (3, include_str!("../migrations/postgres/0003_recovery.sql")),
     (4, include_str!("../migrations/postgres/0004_reset.sql")),
+    (
+        7,
+        include_str!("../migrations/postgres/0007_audit_keyed.sql"),
+    ),
 ];
 
-pub(crate) async fn run(db: &Db) -> Result<(), StoreError> {
+pub(crate) async fn run(db: &Db, chain: &ChainKey) -> Result<(), StoreError> {
     let steps = match db.backend() {
         Backend::Sqlite => SQLITE,
         Backend::Postgres => POSTGRES,
@@ -50,6 +56,9 @@ pub(crate) async fn run(db: &Db) -> Result<(), StoreError> {
                 .execute(&mut *tx)
                 .await
                 .map_err(backend_err)?;
+        }
+        if *version == crate::audit_rekey::VERSION {
+            crate::audit_rekey::rekey(&mut tx, chain).await?;
         }
         sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
             .bind(*version)

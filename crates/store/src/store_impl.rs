@@ -126,6 +126,9 @@ impl Store for Db {
     async fn audit_head(&self) -> Result<(i64, String)> {
         audit::head(self.reader()).await
     }
+    async fn audit_tip(&self) -> Result<ichido_domain::audit::Head> {
+        audit::tip(self.reader()).await
+    }
 
     async fn create_challenges(
         &self,

@@ -16,14 +16,23 @@
 //! savepoint is a round trip of its own); should one fail all the same, the
 //! whole batch is rolled back and every caller in it gets the error. A
 //! caller never hears "accepted" before the commit that makes it durable.
+//!
+//! The task is supervised: should it die (a panic in a write), the callers of
+//! its batch get an error, the batch's connection is closed rather than given
+//! back with its transaction open, `Health` says so until it runs again, and a
+//! new task takes over the same queue.
 
 use futures_core::future::BoxFuture;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Row};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::backend_err;
 use ichido_domain::StoreError;
+use ichido_domain::audit::ChainKey;
 use ichido_domain::store::Result;
 
 /// The most writes one transaction carries; bounds how long the batch holds
@@ -41,11 +50,23 @@ pub(crate) struct Head {
 pub(crate) struct Tx {
     conn: PoolConnection<Any>,
     pub(crate) head: Head,
+    /// Links each appended event and tags the head.
+    pub(crate) key: Arc<ChainKey>,
 }
 
 impl Tx {
     pub(crate) fn conn(&mut self) -> &mut AnyConnection {
         &mut self.conn
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        // Dropped by a panic, the transaction is still open: a connection
+        // given back so would fail every later BEGIN. Closing it rolls back.
+        if std::thread::panicking() {
+            self.conn.close_on_drop();
+        }
     }
 }
 
@@ -79,13 +100,63 @@ pub(crate) enum Isolation {
 #[derive(Clone, Debug)]
 pub(crate) struct Writer {
     jobs: mpsc::Sender<Job>,
+    health: Arc<Health>,
 }
 
+/// Whether the writer task runs, for readiness checks and metrics.
+#[derive(Debug, Default)]
+pub struct Health {
+    down: AtomicBool,
+    restarts: AtomicU64,
+    /// Test hook: a restart waits for this to resolve.
+    #[cfg(feature = "test-hooks")]
+    hold: std::sync::Mutex<Option<oneshot::Receiver<()>>>,
+}
+
+impl Health {
+    /// False from the moment the task dies until its successor runs.
+    pub fn is_up(&self) -> bool {
+        !self.down.load(Ordering::SeqCst)
+    }
+    /// How many times the task died and was started again.
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::SeqCst)
+    }
+}
+
+type Queue = Arc<Mutex<mpsc::Receiver<Job>>>;
+
 impl Writer {
-    pub(crate) fn spawn(pool: AnyPool, dialect: Dialect) -> Writer {
+    pub(crate) fn spawn(pool: AnyPool, dialect: Dialect, key: ChainKey) -> Writer {
         let (jobs, rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
-        tokio::spawn(run(pool, dialect, rx));
-        Writer { jobs }
+        let health = Arc::new(Health::default());
+        tokio::spawn(supervise(
+            pool,
+            dialect,
+            Arc::new(key),
+            Arc::new(Mutex::new(rx)),
+            health.clone(),
+        ));
+        Writer { jobs, health }
+    }
+
+    pub(crate) fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// Test hook: makes the task die in its next batch and keeps it down
+    /// until the returned sender is dropped.
+    #[cfg(feature = "test-hooks")]
+    pub(crate) async fn kill(&self) -> oneshot::Sender<()> {
+        let (release, hold) = oneshot::channel();
+        *self.health.hold.lock().unwrap_or_else(|e| e.into_inner()) = Some(hold);
+        let died: Result<()> = self
+            .write(Isolation::Savepoint, |_| {
+                Box::pin(async { panic!("writer killed by a test hook") })
+            })
+            .await;
+        assert!(died.is_err(), "a killed writer answers no write");
+        release
     }
 
     /// Runs `f` in the next batch and returns its result once committed.
@@ -116,7 +187,39 @@ fn stopped() -> StoreError {
     StoreError::Backend("the database writer has stopped".into())
 }
 
-async fn run(pool: AnyPool, dialect: Dialect, mut rx: mpsc::Receiver<Job>) {
+/// Runs the writer task, and a new one each time it dies, until every
+/// `Writer` handle is gone.
+async fn supervise(
+    pool: AnyPool,
+    dialect: Dialect,
+    key: Arc<ChainKey>,
+    rx: Queue,
+    health: Arc<Health>,
+) {
+    loop {
+        let task = tokio::spawn(run(pool.clone(), dialect, key.clone(), rx.clone()));
+        match task.await {
+            Ok(()) => return,
+            Err(e) => {
+                health.down.store(true, Ordering::SeqCst);
+                tracing::error!(error = %e, "the database writer died; starting it again");
+                #[cfg(feature = "test-hooks")]
+                {
+                    let hold = health.hold.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    if let Some(hold) = hold {
+                        let _ = hold.await;
+                    }
+                }
+                health.restarts.fetch_add(1, Ordering::SeqCst);
+                health.down.store(false, Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+async fn run(pool: AnyPool, dialect: Dialect, key: Arc<ChainKey>, rx: Queue) {
+    // Held for the task's life; a panic releases it for the successor.
+    let mut rx = rx.lock().await;
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {
         batch.push(first);
@@ -130,7 +233,7 @@ async fn run(pool: AnyPool, dialect: Dialect, mut rx: mpsc::Receiver<Job>) {
         // The connection goes back to the pool between batches, so an
         // in-memory database (one connection) can still serve reads.
         let opened = match pool.acquire().await {
-            Ok(conn) => begin(conn, dialect).await,
+            Ok(conn) => begin(conn, dialect, key.clone()).await,
             Err(e) => Err(backend_err(e)),
         };
         match opened {
@@ -151,10 +254,10 @@ fn fail_unrun(_job: Job, err: &StoreError) {
     tracing::error!(error = %err, "database unavailable for a write");
 }
 
-async fn begin(mut conn: PoolConnection<Any>, dialect: Dialect) -> Result<Tx> {
+async fn begin(mut conn: PoolConnection<Any>, dialect: Dialect, key: Arc<ChainKey>) -> Result<Tx> {
     conn.execute(dialect.begin).await.map_err(backend_err)?;
     match read_head(&mut conn, dialect).await {
-        Ok(head) => Ok(Tx { conn, head }),
+        Ok(head) => Ok(Tx { conn, head, key }),
         Err(e) => {
             let _ = conn.execute("ROLLBACK").await;
             Err(e)
@@ -175,12 +278,16 @@ async fn read_head(conn: &mut AnyConnection, dialect: Dialect) -> Result<Head> {
     Ok(Head { seq, hash })
 }
 
-/// Writes the head back if the batch appended to the chain, then commits.
+/// Writes the head back, with its tag, if the batch appended to the chain,
+/// then commits.
 async fn finish_tx(tx: &mut Tx, start: Head) -> Result<()> {
     if tx.head != start {
-        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+        let hash = hex::encode(tx.head.hash);
+        let tag = tx.key.head_tag(tx.head.seq, &hash);
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2, tag = $3 WHERE id = 1")
             .bind(tx.head.seq)
-            .bind(hex::encode(tx.head.hash))
+            .bind(hash)
+            .bind(tag)
             .execute(tx.conn())
             .await
             .map_err(backend_err)?;

@@ -15,7 +15,7 @@ mod validation;
 
 use std::sync::Arc;
 
-use ichido_crypto::{Keyring, password::Cost};
+use ichido_crypto::{SharedKeyring, password::Cost};
 
 use crate::challenge::ChallengePolicy;
 use crate::clock::Clock;
@@ -37,7 +37,7 @@ pub use validation::Outcome;
 #[derive(Clone)]
 pub struct Ichido<S: Store> {
     pub store: S,
-    keyring: Arc<Keyring>,
+    keyring: Arc<SharedKeyring>,
     clock: Arc<dyn Clock>,
     policy: Arc<Policy>,
     settings: Arc<Settings>,
@@ -76,7 +76,7 @@ impl Default for Settings {
 impl<S: Store> Ichido<S> {
     pub fn new(
         store: S,
-        keyring: Arc<Keyring>,
+        keyring: Arc<SharedKeyring>,
         clock: Arc<dyn Clock>,
         policy: Policy,
         settings: Settings,
@@ -147,7 +147,7 @@ impl<S: Store> Ichido<S> {
     pub fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
     }
-    pub fn keyring(&self) -> &Keyring {
+    pub fn keyring(&self) -> &SharedKeyring {
         &self.keyring
     }
 }

@@ -1,18 +1,33 @@
 use std::io::Write;
+use std::path::PathBuf;
 
 use ichido_domain::Store;
-use ichido_domain::audit::ChainVerifier;
+use ichido_domain::audit::verify::verify_log;
+use ichido_domain::audit::{ChainKey, Checkpoint};
 use ichido_server::config::ConfigArgs;
 
 #[derive(clap::Subcommand)]
 pub enum AuditCommand {
-    /// Check the hash chain: exits non-zero naming the first edited, inserted or deleted event.
-    Verify,
+    /// Check the keyed hash chain and its head: exits non-zero naming the
+    /// first edited, inserted or deleted event, or where the log was cut.
+    Verify {
+        /// A checkpoint file written by `ichido audit checkpoint` (repeatable):
+        /// the log must still reach each checkpoint and agree with it.
+        #[arg(long = "checkpoint", value_name = "FILE")]
+        checkpoints: Vec<PathBuf>,
+    },
+    /// Verify the log, then append a signed line naming its head to a file
+    /// (default: standard output). Keep it where the database's writers
+    /// cannot reach it.
+    Checkpoint {
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Write every event as JSON lines, oldest first.
     Export {
         /// File to write (default: standard output).
         #[arg(long)]
-        out: Option<std::path::PathBuf>,
+        out: Option<PathBuf>,
     },
 }
 
@@ -23,23 +38,45 @@ pub fn run(args: &ConfigArgs, cmd: AuditCommand) -> anyhow::Result<()> {
     super::runtime()?.block_on(async move {
         let ichido = super::open(&config).await?;
         let store = &ichido.store;
+        let key = ChainKey::from_keyring(&ichido.keyring().current());
         match cmd {
-            AuditCommand::Verify => {
-                let (head, _) = store.audit_head().await?;
-                let mut verifier = ChainVerifier::default();
-                let mut after = 0;
-                loop {
-                    let page = store.audit_scan(after, PAGE).await?;
-                    for r in &page {
-                        verifier.check(r)?;
+            AuditCommand::Verify { checkpoints } => {
+                let mut all = Vec::new();
+                for path in &checkpoints {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                    let found = Checkpoint::parse_lines(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                    if found.is_empty() {
+                        anyhow::bail!("{}: no checkpoint in this file", path.display());
                     }
-                    match page.last() {
-                        Some(last) => after = last.seq,
-                        None => break,
-                    }
+                    all.extend(found);
                 }
-                let n = verifier.finish(head)?;
-                println!("audit log intact: {n} events");
+                let verified = verify_log(store, &key, &all).await?;
+                println!(
+                    "audit log intact: {} events, head {}",
+                    verified.events, verified.head.hash
+                );
+                if !all.is_empty() {
+                    println!("agrees with {} checkpoints", all.len());
+                }
+                Ok(())
+            }
+            AuditCommand::Checkpoint { out } => {
+                let verified = verify_log(store, &key, &[]).await?;
+                let line = Checkpoint::sign(&key, &verified.head, ichido.clock().now()).to_line();
+                match out {
+                    Some(p) => {
+                        let mut f = std::fs::OpenOptions::new()
+                            .create(true)
+                            .append(true)
+                            .open(&p)
+                            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+                        writeln!(f, "{line}")?;
+                        f.sync_all()?;
+                    }
+                    None => println!("{line}"),
+                }
                 Ok(())
             }
             AuditCommand::Export { out } => {

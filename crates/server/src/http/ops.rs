@@ -11,9 +11,14 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers and its writer runs.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, body = String), (status = 503, body = String)))]
 pub async fn readyz(State(app): State<AppState>) -> (StatusCode, &'static str) {
+    // Reads alone would answer while every write fails.
+    if !app.ichido.store.writer_health().is_up() {
+        tracing::warn!("not ready: the database writer is down");
+        return (StatusCode::SERVICE_UNAVAILABLE, "database writer down");
+    }
     match app.ichido.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(e) => {

@@ -247,6 +247,11 @@ impl Server {
         }
     }
 
+    /// The process id, to send it a signal.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }

@@ -7,6 +7,7 @@
 mod common;
 
 mod audit;
+mod audit_tamper;
 mod schema;
 mod throttle;
 mod tokens;
@@ -66,6 +67,13 @@ on_both_backends! {
     audit::concurrent_audit_appends_keep_the_chain_intact(db) on File;
     audit::concurrent_failed_changes_append_nothing(db) on File;
     audit::audit_events_filters_and_pages(db) on Memory;
+    audit_tamper::deleting_the_tail_and_lowering_the_head_is_detected(url) on File;
+    audit_tamper::rewriting_the_chain_with_plain_sha256_is_detected(url) on File;
+    audit_tamper::truncation_below_a_checkpoint_is_detected_with_a_restored_head(url) on File;
+    audit_tamper::a_checkpoint_of_another_history_is_detected(db) on Memory;
+    audit_tamper::verify_during_appends_reports_intact(db) on File;
+    audit_tamper::a_log_written_before_the_key_is_rekeyed_once(url) on File;
+    audit_tamper::a_tampered_unkeyed_log_is_not_rekeyed(url) on File;
     schema::schema_migration_is_idempotent(url) on File;
     validation::two_nodes_accepting_the_same_codes_never_deadlock(url) on File;
 }
