@@ -11,6 +11,10 @@ const SQLITE: &[(i64, &str)] = &[
     (2, include_str!("../migrations/sqlite/0002_challenges.sql")),
     (3, include_str!("../migrations/sqlite/0003_recovery.sql")),
     (4, include_str!("../migrations/sqlite/0004_reset.sql")),
+    (
+        6,
+        include_str!("../migrations/sqlite/0006_reset_procedure_and_key_revocation.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -20,6 +24,10 @@ const POSTGRES: &[(i64, &str)] = &[
     ),
     (3, include_str!("../migrations/postgres/0003_recovery.sql")),
     (4, include_str!("../migrations/postgres/0004_reset.sql")),
+    (
+        6,
+        include_str!("../migrations/postgres/0006_reset_procedure_and_key_revocation.sql"),
+    ),
 ];
 
 pub(crate) async fn run(db: &Db) -> Result<(), StoreError> {

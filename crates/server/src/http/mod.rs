@@ -1,6 +1,7 @@
 //! The REST API under `/v1`. Handlers are thin: the caller's role is checked
 //! by the extractor, the body by serde, the rest by one service call.
 
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod challenges;
@@ -28,7 +29,7 @@ use crate::app::AppState;
     info(title = "Ichido", description = "Multi-factor authentication server: tokens, validation, audit."),
     modifiers(&BearerAuth),
     tags(
-        (name = "users"), (name = "tokens"), (name = "validation"), (name = "audit"), (name = "operations"), (name = "recovery"), (name = "reset")
+        (name = "users"), (name = "tokens"), (name = "validation"), (name = "audit"), (name = "operations"), (name = "recovery"), (name = "reset"), (name = "api-keys")
     )
 )]
 struct ApiDoc;
@@ -90,6 +91,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(validate::validate))
         .routes(routes!(challenges::create_challenge))
         .routes(routes!(audit::list_audit))
+        .routes(routes!(api_keys::list_api_keys))
+        .routes(routes!(api_keys::revoke_api_key))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
