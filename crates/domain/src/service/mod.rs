@@ -26,7 +26,7 @@ use crate::store::Store;
 pub use api_keys::NewApiKey;
 pub use challenges::{ChallengeError, ChallengeRequest, Channel, Issued, OcraQuestion};
 pub use recovery::{ImportedToken, LostRequest, LostResult, Replacement};
-pub use reset::{ResetDone, ResetRequested};
+pub use reset::{ResetDone, ResetRequested, ResetStatus};
 pub use tokens::{EnrollRequest, Enrolled};
 pub use users::CreateUserRequest;
 pub use validation::Outcome;

@@ -1,21 +1,21 @@
-//! Self-service reset: a mailed link, the password, maybe a helpdesk
-//! approval, then a new pending token, new backup codes and every old token
-//! revoked, all in one transaction.
+//! Self-service reset as a procedure: a mailed link and the password, then a
+//! second factor, a helpdesk approval or a waiting period with notices, and
+//! only then a new pending token (every old token revoked, every recovery
+//! code and open challenge void, in one transaction), activated by a code.
 
 use ichido_crypto::password;
 use ichido_otp::{Algorithm, Digits, Secret};
 
 use super::Ichido;
-use super::recovery::random_code;
 use super::tokens::key_uri;
+use super::validation::Outcome;
 use crate::audit::{Context, Event};
 use crate::clock::Timestamp;
 use crate::error::{Error, StoreError};
 use crate::notify::{Email, render, render_html};
-use crate::recovery::{CodeKind, group_code};
-use crate::reset::{CompleteReset, NewReset, RESET_HTML, RESET_SUBJECT, RESET_TEXT};
+use crate::reset::{CompleteReset, NewReset, RESET_HTML, RESET_SUBJECT, RESET_TEXT, Reset, Stage};
 use crate::store::Store;
-use crate::token::{OathParams, TokenKind};
+use crate::token::{OathParams, Token, TokenKind};
 use crate::user::User;
 
 /// What every reset request is answered with, whoever asked: a request id
@@ -26,12 +26,20 @@ pub struct ResetRequested {
     pub expires_at: Timestamp,
 }
 
-/// What a followed link gives: a pending TOTP token, its seed shown once,
-/// and the new backup codes.
+/// What a ready link gives: a pending TOTP token, its seed shown once. It
+/// works only once a code from it is proved; no backup codes are made.
 pub struct ResetDone {
     pub username: String,
     pub enrolled: super::Enrolled,
-    pub backup_codes: Vec<String>,
+}
+
+/// Where a followed link stands after a step.
+#[derive(Clone, Debug)]
+pub struct ResetStatus {
+    pub username: String,
+    pub stage: Stage,
+    /// The enrolled token, once there is one.
+    pub serial: Option<String>,
 }
 
 /// Bits of a link's token: 256, unguessable even with the hash table.
@@ -151,27 +159,21 @@ impl<S: Store> Ichido<S> {
         Ok(())
     }
 
-    /// `POST /v1/reset/{token}/enroll`: with the right password, uses the
-    /// link once. A wrong password counts toward lockout and leaves the link
-    /// as it was.
-    pub async fn complete_reset(
+    /// The open request a link names and its user, once the password is
+    /// right. Unknown links, locked users and users without a password cost
+    /// the same hash and get the same answers; a wrong password counts
+    /// toward lockout and leaves the link as it was.
+    async fn open_link(
         &self,
         ctx: &Context,
+        action: &str,
         token: &str,
         pw: &str,
-        kind: Option<&str>,
-    ) -> Result<ResetDone, Error> {
-        if kind.is_some_and(|k| k != "totp") {
-            return Err(Error::invalid(
-                "invalid_type",
-                "a reset enrolls a \"totp\" token",
-            ));
-        }
+    ) -> Result<(Reset, User), Error> {
         let now = self.clock.now();
-        let hash = self.link_hash(token);
         let reset = self
             .store
-            .reset_by_hash(&hash)
+            .reset_by_hash(&self.link_hash(token))
             .await?
             .filter(|r| r.is_open(now));
         let user = match &reset {
@@ -180,20 +182,14 @@ impl<S: Store> Ichido<S> {
         };
         let (Some(reset), Some(user)) = (reset, user) else {
             password::dummy_verify(pw, self.settings.password_cost);
-            let ev = Event::new(ctx, now, "reset.complete", "reject").reason("invalid_link");
+            let ev = Event::new(ctx, now, action, "reject").reason("invalid_link");
             self.store.append_audit(&ev).await?;
             return Err(invalid_link());
         };
-        let username = user.username.to_string();
-        let event = |result: &str, reason: &str| {
-            Event::new(ctx, now, "reset.complete", result)
-                .user(&username)
-                .reason(reason)
-        };
-        let reject = |reason: &'static str| event("reject", reason);
+        let reject = Event::new(ctx, now, action, "reject").user(user.username.as_str());
         if user.is_locked(now) {
             password::dummy_verify(pw, self.settings.password_cost);
-            self.store.append_audit(&reject("locked")).await?;
+            self.store.append_audit(&reject.reason("locked")).await?;
             return Err(wrong_password());
         }
         let ok = match user.password_hash.as_deref() {
@@ -207,17 +203,147 @@ impl<S: Store> Ichido<S> {
                 "no_password"
             };
             self.store
-                .record_failure(&self.failure(&user, now), &reject(reason))
+                .record_failure(&self.failure(&user, now), &reject.reason(reason))
                 .await?;
             return Err(wrong_password());
         }
-        let require_approval = self.reset.require_approval;
-        if require_approval && reset.approved_at.is_none() {
-            self.store.append_audit(&reject("not_approved")).await?;
-            return Err(Error::conflict(
-                "approval_required",
-                "a helpdesk must approve this reset first",
+        Ok((reset, user))
+    }
+
+    /// `POST /v1/reset/{token}/verify`: the password, and a second factor if
+    /// the holder has one: a code of a token they still hold, a backup or
+    /// emergency code, or a code sent by SMS (not by email: the link went
+    /// there). Without one (and without an approval) the waiting period
+    /// starts, with a notice to every registered channel.
+    pub async fn verify_reset(
+        &self,
+        ctx: &Context,
+        token: &str,
+        pw: &str,
+        code: Option<&str>,
+    ) -> Result<ResetStatus, Error> {
+        let (reset, user) = self.open_link(ctx, "reset.verify", token, pw).await?;
+        let now = self.clock.now();
+        let username = user.username.to_string();
+        let policy = self.reset.clone();
+        let event = |action: &str, result: &str, reason: &str| {
+            Event::new(ctx, now, action, result)
+                .user(&username)
+                .reason(reason)
+        };
+        if let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) {
+            let Outcome::Accept { serial } = self.validate(ctx, &username, code, None).await?
+            else {
+                // `validate` counted the failure and logged why.
+                return Err(Error::invalid(
+                    "invalid_code",
+                    "the code is not right; it counts as a failed attempt",
+                ));
+            };
+            let same_channel = self
+                .store
+                .token_by_serial(serial.as_str())
+                .await?
+                .is_some_and(|t| t.params.kind == TokenKind::Email);
+            if same_channel {
+                let ev = event("reset.verify", "reject", "same_channel");
+                self.store.append_audit(&ev).await?;
+                return Err(Error::invalid(
+                    "same_channel",
+                    "a code sent by email proves nothing more than the link; use another factor",
+                ));
+            }
+            let ev = event("reset.verify", "success", "second_factor").serial(serial.as_str());
+            let expires = now.plus_secs(policy.lifetime_seconds);
+            if !self.store.prove_reset(&reset.id, now, expires, &ev).await? {
+                return Err(invalid_link());
+            }
+        } else if reset.stage(now, policy.require_approval) == Stage::NeedsProof {
+            let until = now.plus_secs(policy.wait_seconds);
+            let expires = until.plus_secs(policy.lifetime_seconds);
+            let ev = event("reset.wait", "success", "no_second_factor");
+            if !self
+                .store
+                .start_reset_wait(&reset.id, until, expires, &ev)
+                .await?
+            {
+                return Err(invalid_link());
+            }
+        }
+        self.reset_status(&reset.id, username).await
+    }
+
+    async fn reset_status(&self, id: &str, username: String) -> Result<ResetStatus, Error> {
+        let now = self.clock.now();
+        let reset = self.store.reset_by_id(id).await?.ok_or_else(invalid_link)?;
+        Ok(ResetStatus {
+            username,
+            stage: reset.stage(now, self.reset.require_approval),
+            serial: reset.serial,
+        })
+    }
+
+    /// `POST /v1/reset/{token}/enroll`: once the request is ready (a second
+    /// factor proved, an approval, or the waiting period over), uses the link
+    /// once: every token of the user is revoked, the backup and emergency
+    /// codes and open challenges are void, and a new TOTP token is enrolled,
+    /// pending until a code from it is proved. No code is handed out.
+    pub async fn complete_reset(
+        &self,
+        ctx: &Context,
+        token: &str,
+        pw: &str,
+        kind: Option<&str>,
+    ) -> Result<ResetDone, Error> {
+        if kind.is_some_and(|k| k != "totp") {
+            return Err(Error::invalid(
+                "invalid_type",
+                "a reset enrolls a \"totp\" token",
             ));
+        }
+        let (reset, user) = self.open_link(ctx, "reset.complete", token, pw).await?;
+        let now = self.clock.now();
+        let username = user.username.to_string();
+        let event = |result: &str, reason: &str| {
+            Event::new(ctx, now, "reset.complete", result)
+                .user(&username)
+                .reason(reason)
+        };
+        let reject = |reason: &'static str| event("reject", reason);
+        let require_approval = self.reset.require_approval;
+        let refusal = match reset.stage(now, require_approval) {
+            Stage::Ready => None,
+            Stage::NeedsApproval => Some((
+                "not_approved",
+                Error::conflict(
+                    "approval_required",
+                    "a helpdesk must approve this reset first",
+                ),
+            )),
+            Stage::NeedsProof => Some((
+                "no_second_factor",
+                Error::conflict(
+                    "second_factor_required",
+                    "prove a second factor first (POST /v1/reset/{token}/verify), or start \
+                     the waiting period by verifying without one",
+                ),
+            )),
+            Stage::Waiting(until) => Some((
+                "waiting",
+                Error::conflict(
+                    "waiting_period",
+                    format!(
+                        "the waiting period runs until {} (Unix seconds); a new token can be \
+                         enrolled after it",
+                        until.unix_secs()
+                    ),
+                ),
+            )),
+            Stage::Enrolled | Stage::Closed => Some(("invalid_link", invalid_link())),
+        };
+        if let Some((reason, err)) = refusal {
+            self.store.append_audit(&reject(reason)).await?;
+            return Err(err);
         }
 
         let params = OathParams {
@@ -228,13 +354,7 @@ impl<S: Store> Ichido<S> {
         };
         let issuer = self.settings.default_issuer.clone();
         let secret = Secret::generate(params.algorithm);
-        let codes: Vec<String> = (0..CodeKind::Backup.count())
-            .map(|_| random_code(CodeKind::Backup.chars()))
-            .collect();
-        let backup_hashes: Vec<String> = codes
-            .iter()
-            .map(|c| self.recovery_hash(CodeKind::Backup, user.id, c))
-            .collect();
+        let hash = self.link_hash(token);
         // A serial collision is astronomically rare but cheap to survive.
         for _ in 0..3 {
             let new = self.pending_token(user.id, params, None, &issuer, &secret, now);
@@ -244,16 +364,12 @@ impl<S: Store> Ichido<S> {
                     .user(&username)
                     .serial(new.serial.as_str())
                     .reason("reset"),
-                Event::new(ctx, now, "backup.create", "success")
-                    .user(&username)
-                    .reason("reset"),
             ];
             let c = CompleteReset {
                 token_hash: hash.clone(),
                 user_id: user.id,
                 require_approval,
                 token: new,
-                backup_hashes: backup_hashes.clone(),
                 now,
             };
             match self.store.complete_reset(&c, &evs).await {
@@ -266,7 +382,6 @@ impl<S: Store> Ichido<S> {
                             secret: secret.to_base32(),
                             uri: uri.to_string(),
                         },
-                        backup_codes: codes.iter().map(|c| group_code(c)).collect(),
                     });
                 }
                 Ok(None) => {
@@ -281,6 +396,123 @@ impl<S: Store> Ichido<S> {
             "serial_collision",
             "could not allocate a unique serial; retry",
         ))
+    }
+
+    /// `POST /v1/reset/{token}/activate`: the token the reset enrolled
+    /// becomes active with a code from it, as any enrollment does.
+    pub async fn activate_after_reset(
+        &self,
+        ctx: &Context,
+        token: &str,
+        code: &str,
+    ) -> Result<Token, Error> {
+        let serial = self
+            .store
+            .reset_by_hash(&self.link_hash(token))
+            .await?
+            .filter(|r| r.cancelled_at.is_none())
+            .and_then(|r| r.serial);
+        let Some(serial) = serial else {
+            let ev = Event::new(ctx, self.clock.now(), "reset.activate", "reject")
+                .reason("invalid_link");
+            self.store.append_audit(&ev).await?;
+            return Err(invalid_link());
+        };
+        self.activate(ctx, &serial, code).await
+    }
+
+    /// `POST /v1/reset/{token}/cancel`: whoever holds the link stops every
+    /// reset of the account not yet enrolled.
+    pub async fn cancel_reset_by_link(&self, ctx: &Context, token: &str) -> Result<(), Error> {
+        let now = self.clock.now();
+        let reset = self
+            .store
+            .reset_by_hash(&self.link_hash(token))
+            .await?
+            .filter(|r| r.is_open(now));
+        self.cancel_resets_of(ctx, reset.map(|r| r.user_id), now, "link")
+            .await
+    }
+
+    /// The signed cancel link of a reset notice: it names the user and the
+    /// moment of the notice, and cancels the requests made until then.
+    pub fn reset_cancel_link(&self, username: &str, at: Timestamp) -> String {
+        let mac = self.cancel_mac(username, at);
+        format!(
+            "{}/reset/cancel/{}.{}.{mac}",
+            self.reset.base_url.trim_end_matches('/'),
+            hex::encode(username),
+            at.0
+        )
+    }
+
+    fn cancel_mac(&self, username: &str, at: Timestamp) -> String {
+        self.keyring
+            .hasher("reset-cancel")
+            .hash_hex(format!("{username}:{}", at.0).as_bytes())
+    }
+
+    /// Follows a signed cancel link (`{hex username}.{ms}.{mac}`).
+    pub async fn cancel_reset_signed(&self, ctx: &Context, signed: &str) -> Result<(), Error> {
+        let now = self.clock.now();
+        let parsed = signed.split_once('.').and_then(|(user, rest)| {
+            let (at, mac) = rest.split_once('.')?;
+            let username = String::from_utf8(hex::decode(user).ok()?).ok()?;
+            Some((username, Timestamp(at.parse().ok()?), mac))
+        });
+        let Some((username, at, _)) = parsed.filter(|(u, at, mac)| {
+            ichido_crypto::ct_eq(self.cancel_mac(u, *at).as_bytes(), mac.as_bytes())
+        }) else {
+            let ev = Event::new(ctx, now, "reset.cancel", "reject").reason("invalid_link");
+            self.store.append_audit(&ev).await?;
+            return Err(Error::invalid(
+                "invalid_cancel_link",
+                "the cancel link is not one this server made",
+            ));
+        };
+        let user = self.store.user_by_name(&username).await?;
+        let ev = Event::new(ctx, now, "reset.cancel", "success")
+            .user(&username)
+            .reason("notice");
+        match user {
+            Some(u) => {
+                self.store.cancel_resets(u.id, at, now, &ev).await?;
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    async fn cancel_resets_of(
+        &self,
+        ctx: &Context,
+        user_id: Option<i64>,
+        now: Timestamp,
+        how: &str,
+    ) -> Result<(), Error> {
+        let user = match user_id {
+            Some(id) => self.store.user_by_id(id).await?,
+            None => None,
+        };
+        let Some(user) = user else {
+            let ev = Event::new(ctx, now, "reset.cancel", "reject").reason("invalid_link");
+            self.store.append_audit(&ev).await?;
+            return Err(invalid_link());
+        };
+        let ev = Event::new(ctx, now, "reset.cancel", "success")
+            .user(user.username.as_str())
+            .reason(how);
+        self.store.cancel_resets(user.id, now, now, &ev).await?;
+        Ok(())
+    }
+
+    /// `GET`-like view of a link for the reset page: where it stands, without
+    /// the password. An unknown link and a closed one look alike.
+    pub async fn reset_stage(&self, token: &str) -> Result<Stage, Error> {
+        let reset = self.store.reset_by_hash(&self.link_hash(token)).await?;
+        Ok(reset.map_or(Stage::Closed, |r| {
+            r.stage(self.clock.now(), self.reset.require_approval)
+        }))
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use ichido_domain::Store as _;
 use ichido_domain::audit::Record;
-use ichido_domain::notify::{Email, Notice, render, render_html};
+use ichido_domain::notify::{Email, Notice, Sms, render, render_html};
 
 use super::webhook::Webhook;
 use crate::app::AppState;
@@ -96,6 +96,15 @@ async fn send(
         return;
     };
     let time = rfc3339(e.at);
+    // A waiting reset is cancellable from every channel it is announced on.
+    let what = match notice {
+        Notice::ResetWaiting => format!(
+            "{}. To cancel it, open {}",
+            notice.describe(),
+            ichido.reset_cancel_link(username, e.at)
+        ),
+        _ => notice.describe().to_owned(),
+    };
     let ip = e.client_ip.clone().unwrap_or_else(|| "unknown".into());
     let ua = e.user_agent.clone().unwrap_or_else(|| "unknown".into());
     let attempts = cfg.notifications.max_attempts.clamp(1, 16) as u32;
@@ -108,7 +117,7 @@ async fn send(
             "time": time,
             "ip": e.client_ip,
             "user_agent": e.user_agent,
-            "message": notice.describe(),
+            "message": what,
             "advice": ADVICE,
         })
         .to_string();
@@ -117,20 +126,31 @@ async fn send(
             tracing::error!(seq = r.seq, error = %err, "webhook notice not delivered");
         }
     }
-    if !cfg.notifications.email {
-        return;
-    }
     let user = match ichido.store.user_by_name(username).await {
         Ok(Some(u)) => u,
         _ => return,
     };
+    if notice.is_reset()
+        && let Some(phone) = user.phone.clone()
+    {
+        let sms = Sms {
+            to: phone,
+            message: format!("{}: {what}", ichido.default_issuer()),
+        };
+        if let Err(err) = ichido.delivery().send_sms(&sms).await {
+            tracing::error!(seq = r.seq, error = %err, "SMS notice not delivered");
+        }
+    }
+    if !cfg.notifications.email {
+        return;
+    }
     let Some(to) = user.email.clone() else {
         return;
     };
     let t = ichido.templates();
     let values = [
         ("username", username),
-        ("what", notice.describe()),
+        ("what", what.as_str()),
         ("time", time.as_str()),
         ("ip", ip.as_str()),
         ("user_agent", ua.as_str()),
