@@ -9,3 +9,4 @@ pub mod import;
 pub mod logging;
 pub mod metrics;
 pub mod radius;
+pub mod web;

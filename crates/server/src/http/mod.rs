@@ -107,6 +107,7 @@ pub fn router(state: AppState) -> Router {
     let doc = serde_json::to_string(&openapi).unwrap_or_default();
     let max_body = state.config.max_body_bytes;
     routes
+        .merge(crate::web::routes())
         .route(
             "/openapi.json",
             get(move || async move {
