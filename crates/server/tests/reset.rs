@@ -535,3 +535,28 @@ on_both_backends!(
     unknown_user_gets_the_same_answer_and_no_mail,
     approval_required_refuses_until_a_helpdesk_approves,
 );
+
+/// With `[notifications]` left off, the waiting period is still announced:
+/// the notice is part of the reset, not an option.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_waiting_notice_leaves_even_with_notifications_off() {
+    let sink = SmtpSink::start().await;
+    let Some(s) = TestServer::start_with(Backend::Sqlite, |c| {
+        with_smtp(c, &sink);
+        assert!(!c.notifications.email);
+        c.notifications.poll_ms = 20;
+    })
+    .await
+    else {
+        return;
+    };
+    let validator = s.api_key("validator").await;
+    user_with_factors(&s, "alice").await;
+    request(&s, &validator, "alice").await;
+    let token = link_token(&sink.inbox.nth(0).await);
+    let (st, b) = verify(&s, &validator, &token, PASSWORD, None).await;
+    assert_eq!((st, b["state"].as_str()), (StatusCode::OK, Some("waiting")));
+    let notice = mail_with(&sink, "/reset/cancel/").await;
+    assert_eq!(notice.to, vec!["<alice@example.com>".to_string()]);
+    s.stop().await;
+}

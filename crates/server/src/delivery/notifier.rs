@@ -25,7 +25,11 @@ const ADVICE: &str =
 /// the server is gone.
 pub fn spawn(state: &AppState) -> anyhow::Result<()> {
     let n = &state.config.notifications;
-    if !n.email && n.webhook_url.is_none() {
+    // Reset notices are part of the reset procedure (the waiting period is
+    // only safe if the holder hears of it): they go out whenever mail or SMS
+    // can leave, whatever `[notifications]` says about the others.
+    let can_deliver = !state.config.smtp.host.is_empty() || !state.config.sms.url.is_empty();
+    if !n.email && n.webhook_url.is_none() && !can_deliver {
         return Ok(());
     }
     let webhook = match (&n.webhook_url, &n.webhook_secret) {
@@ -70,7 +74,8 @@ async fn tick(
     let records = ichido.store.audit_scan(cursor, 100).await?;
     let mut at = cursor;
     for r in records {
-        if let Some(notice) = Notice::of(&r.event).filter(|n| cfg.notifications.events.enabled(*n))
+        if let Some(notice) =
+            Notice::of(&r.event).filter(|n| n.is_reset() || cfg.notifications.events.enabled(*n))
         {
             send(ichido, cfg, webhook, notice, &r).await;
         }
@@ -141,7 +146,7 @@ async fn send(
             tracing::error!(seq = r.seq, error = %err, "SMS notice not delivered");
         }
     }
-    if !cfg.notifications.email {
+    if !cfg.notifications.email && !notice.is_reset() {
         return;
     }
     let Some(to) = user.email.clone() else {
