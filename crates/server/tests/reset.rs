@@ -529,6 +529,7 @@ on_both_backends!(
     password_and_mailbox_alone_wait_a_day_announced_on_every_channel,
     the_holders_link_cancels_a_waiting_reset,
     a_wrong_second_factor_counts_and_proves_nothing,
+    a_code_sent_to_the_phone_is_a_second_factor_an_emailed_one_is_not,
     reused_link_fails,
     expired_link_fails,
     link_without_the_password_fails_and_stays_usable,
@@ -558,5 +559,143 @@ async fn the_waiting_notice_leaves_even_with_notifications_off() {
     assert_eq!((st, b["state"].as_str()), (StatusCode::OK, Some("waiting")));
     let notice = mail_with(&sink, "/reset/cancel/").await;
     assert_eq!(notice.to, vec!["<alice@example.com>".to_string()]);
+    s.stop().await;
+}
+
+/// The code of an SMS token, from the gateway's request body.
+fn sms_code(body: &str) -> String {
+    let v: Value = serde_json::from_str(body).unwrap();
+    let text = v["text"].as_str().unwrap();
+    text.split("code: ").nth(1).unwrap()[..6].to_owned()
+}
+
+async fn a_code_sent_to_the_phone_is_a_second_factor_an_emailed_one_is_not(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let gw = HttpSink::start().await;
+    let Some(s) = TestServer::start_with(backend, |c| {
+        with_smtp(c, &sink);
+        c.sms.url = gw.url.clone();
+        c.sms.attempts = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let validator = s.api_key("validator").await;
+    let (st, b) = s
+        .post(
+            "/v1/users",
+            json!({"username": "carol", "email": "carol@example.com", "phone": "+81 90 3333 4444",
+                   "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    // An SMS token and an email token, both active.
+    for (kind, i) in [("sms", 0), ("email", 0)] {
+        let (st, b) = s
+            .post("/v1/users/carol/tokens", json!({"type": kind}))
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{b}");
+        let serial = b["serial"].as_str().unwrap().to_owned();
+        let code = if kind == "sms" {
+            sms_code(&gw.inbox.nth(i).await.body)
+        } else {
+            mail_with(&sink, "sign-in code is").await.code()
+        };
+        let (st, b) = s
+            .post(
+                &format!("/v1/tokens/{serial}/activate"),
+                json!({"code": code}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+        s.clock.advance_secs(120);
+    }
+    request(&s, &validator, "carol").await;
+    let token = link_token(&mail_with(&sink, "/reset/").await);
+
+    // An emailed code goes to the mailbox the link went to: it proves nothing.
+    let (st, b) = s
+        .call(
+            "POST",
+            "/v1/challenges",
+            Some(&validator),
+            Some(json!({"username": "carol", "serial": email_serial(&s).await})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    // Mails so far: the email token's first code, the link, this code.
+    let emailed = sink.inbox.nth(2).await.code();
+    let (st, b) = verify(&s, &validator, &token, PASSWORD, Some(&emailed)).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(b["error"]["code"], "same_channel");
+
+    // A code sent to the phone does; sending needs the password.
+    let send = format!("/v1/reset/{token}/send-code");
+    let (st, b) = s
+        .call(
+            "POST",
+            &send,
+            Some(&validator),
+            Some(json!({"password": "wrong"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    s.clock.advance_secs(120);
+    let (st, b) = s
+        .call(
+            "POST",
+            &send,
+            Some(&validator),
+            Some(json!({"password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{b}");
+    assert_eq!(b["channels"][0]["to"], "***-4444", "{b}");
+    let code = sms_code(&gw.inbox.nth(1).await.body);
+    let (st, b) = verify(&s, &validator, &token, PASSWORD, Some(&code)).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(b["state"], "ready");
+    s.stop().await;
+}
+
+async fn email_serial(s: &TestServer) -> String {
+    let (_, b) = s.get("/v1/users/carol/tokens").await;
+    b["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["type"] == "email")
+        .unwrap()["serial"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_reset_step_and_the_key_endpoints_are_in_the_openapi_document() {
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    let (st, doc) = s.call("GET", "/openapi.json", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    let paths = doc["paths"].as_object().unwrap();
+    for (p, method, status) in [
+        ("/v1/reset/{token}/send-code", "post", "429"),
+        ("/v1/reset/{token}/verify", "post", "422"),
+        ("/v1/reset/{token}/enroll", "post", "409"),
+        ("/v1/reset/{token}/activate", "post", "422"),
+        ("/v1/reset/{token}/cancel", "post", "204"),
+        ("/v1/api-keys", "get", "403"),
+        ("/v1/api-keys/{id}", "delete", "409"),
+        ("/v1/tokens/{serial}/lost", "post", "403"),
+    ] {
+        let op = &paths[p][method];
+        assert!(
+            op["responses"][status].is_object(),
+            "{p} {method} {status}: {op}"
+        );
+    }
+    // The enrollment answer of a reset holds no backup codes any more.
+    let enroll = doc["paths"]["/v1/reset/{token}/enroll"]["post"]["responses"]["201"].to_string();
+    assert!(!enroll.contains("ResetEnrollResponse"), "{enroll}");
     s.stop().await;
 }

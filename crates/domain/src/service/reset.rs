@@ -7,6 +7,7 @@ use ichido_crypto::password;
 use ichido_otp::{Algorithm, Digits, Secret};
 
 use super::Ichido;
+use super::challenges::{ChallengeError, ChallengeRequest, Channel};
 use super::tokens::key_uri;
 use super::validation::Outcome;
 use crate::audit::{Context, Event};
@@ -271,6 +272,39 @@ impl<S: Store> Ichido<S> {
             }
         }
         self.reset_status(&reset.id, username).await
+    }
+
+    /// `POST /v1/reset/{token}/send-code`: with the password, sends a code to
+    /// each of the user's active SMS tokens, a channel other than the mailbox
+    /// the link went to. The code is then the second factor of `verify`.
+    pub async fn send_reset_code(
+        &self,
+        ctx: &Context,
+        token: &str,
+        pw: &str,
+    ) -> Result<Vec<Channel>, ChallengeError> {
+        let (_, user) = self.open_link(ctx, "reset.send_code", token, pw).await?;
+        let mut sent = Vec::new();
+        for t in self.store.active_tokens(user.id).await? {
+            if t.params.kind != TokenKind::Sms || !t.valid_at(self.clock.now()) {
+                continue;
+            }
+            let req = ChallengeRequest {
+                username: user.username.to_string(),
+                password: Some(pw.to_owned()),
+                serial: Some(t.serial.to_string()),
+                ..ChallengeRequest::default()
+            };
+            sent.extend(self.create_challenge(ctx, req).await?.channels);
+        }
+        if sent.is_empty() {
+            return Err(Error::invalid(
+                "no_second_channel",
+                "the account has no phone to send a code to; use another factor or wait",
+            )
+            .into());
+        }
+        Ok(sent)
     }
 
     async fn reset_status(&self, id: &str, username: String) -> Result<ResetStatus, Error> {

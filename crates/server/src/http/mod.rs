@@ -87,6 +87,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(recovery::users_without_token))
         .routes(routes!(reset::create_reset_request))
         .routes(routes!(reset::approve_reset_request))
+        .routes(routes!(reset::send_reset_code))
         .routes(routes!(reset::verify_reset))
         .routes(routes!(reset::enroll_after_reset))
         .routes(routes!(reset::activate_after_reset))

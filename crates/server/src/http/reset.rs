@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::{Caller, Helpdesk, Validator};
+use super::challenges::{ChannelResponse, challenge_error};
 use super::error::{ApiError, ApiJson, ApiPath, ErrorBody};
 use super::tokens::CreateTokenResponse;
 use super::wire::{TokenResponse, rfc3339};
@@ -140,6 +141,54 @@ pub async fn verify_reset(
         .verify_reset(&caller.ctx, &token, &req.password, req.code.as_deref())
         .await?;
     Ok(Json(ResetStatusResponse::new(status.stage)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetSendCodeRequest {
+    /// The account's static password.
+    pub password: String,
+}
+
+/// Where the codes went, masked.
+#[derive(Serialize, ToSchema)]
+pub struct ResetSendCodeResponse {
+    pub channels: Vec<ChannelResponse>,
+}
+
+/// Sends a code to the user's phone (each active SMS token), to use as the
+/// second factor of `verify`. Needs the password; resends are throttled.
+#[utoipa::path(post, path = "/v1/reset/{token}/send-code", tag = "reset", params(("token" = String, Path)),
+    request_body = ResetSendCodeRequest,
+    responses((status = 202, body = ResetSendCodeResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 429, body = ErrorBody), (status = 502, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "`invalid_reset_link`, `invalid_password` or `no_second_channel`")),
+    security(("bearer" = [])))]
+pub async fn send_reset_code(
+    State(app): State<AppState>,
+    caller: Caller<Validator>,
+    ApiPath(token): ApiPath<String>,
+    ApiJson(req): ApiJson<ResetSendCodeRequest>,
+) -> Result<(StatusCode, Json<ResetSendCodeResponse>), ApiError> {
+    let now = app.ichido.clock().now();
+    let sent = app
+        .ichido
+        .send_reset_code(&caller.ctx, &token, &req.password)
+        .await
+        .map_err(|e| challenge_error(e, now))?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ResetSendCodeResponse {
+            channels: sent
+                .into_iter()
+                .map(|c| ChannelResponse {
+                    kind: c.kind.as_str().to_owned(),
+                    serial: c.serial.to_string(),
+                    to: c.to,
+                })
+                .collect(),
+        }),
+    ))
 }
 
 /// Step three: once the reset is `ready`, uses the link once. Every token of

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use super::{error_line, page};
 use crate::app::AppState;
 use crate::http::auth::{client_ip, user_agent};
+use crate::http::challenges::challenge_error;
 use crate::http::error::ApiError;
 use crate::http::wire::rfc3339;
 
@@ -48,7 +49,7 @@ impl FromRequestParts<AppState> for Browser {
 
 #[derive(Deserialize)]
 pub struct ResetForm {
-    /// `verify`, `enroll`, `activate` or `cancel`.
+    /// `verify`, `send-code`, `enroll`, `activate` or `cancel`.
     step: String,
     #[serde(default)]
     password: String,
@@ -64,7 +65,11 @@ const VERIFY_FORM: &str = "<form method=\"post\"><input type=\"hidden\" name=\"s
 <label for=\"code\">A code from a token you still have, a backup code, or a code sent to your \
 phone (leave empty if you have none: a waiting period then starts, and you are told on every \
 channel)</label><input id=\"code\" name=\"code\" autocomplete=\"one-time-code\">\
-<button type=\"submit\">Continue</button></form>";
+<button type=\"submit\">Continue</button></form>\
+<form method=\"post\"><input type=\"hidden\" name=\"step\" value=\"send-code\">\
+<label for=\"password-sms\">No token left? Your password, to send a code to your phone</label>\
+<input id=\"password-sms\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+<button type=\"submit\">Send a code to my phone</button></form>";
 
 const ENROLL_FORM: &str = "<p>You may now enroll a new authenticator. Every old token, backup \
 code and emergency code of your account stops working.</p>\
@@ -81,9 +86,14 @@ const ACTIVATE_FORM: &str = "<form method=\"post\"><input type=\"hidden\" name=\
 const CANCEL_FORM: &str = "<form method=\"post\"><input type=\"hidden\" name=\"step\" value=\"cancel\">\
 <button type=\"submit\">Cancel this reset</button></form>";
 
-/// The form for where the reset stands, with an optional message above it.
+/// The form for where the reset stands, with an optional message above it
+/// (an error when `status` is one, else information).
 fn stage_page(status: StatusCode, stage: Stage, message: Option<&str>) -> Response {
-    let mut body = message.map(error_line).unwrap_or_default();
+    let mut body = match message {
+        Some(m) if status.is_success() => format!("<p>{}</p>", escape_html(m)),
+        Some(m) => error_line(m),
+        None => String::new(),
+    };
     match stage {
         Stage::NeedsProof => body.push_str(VERIFY_FORM),
         Stage::NeedsApproval => {
@@ -165,6 +175,18 @@ async fn submit(
                 .verify_reset(&ctx, &token, &f.password, code)
                 .await
                 .map(|s| stage_page(StatusCode::OK, s.stage, None))
+        }
+        "send-code" => {
+            let now = ichido.clock().now();
+            match ichido.send_reset_code(&ctx, &token, &f.password).await {
+                Ok(sent) => {
+                    let to: Vec<String> = sent.into_iter().map(|c| c.to).collect();
+                    let stage = ichido.reset_stage(&token).await.unwrap_or(Stage::Closed);
+                    let info = format!("A code was sent to {}. Enter it below.", to.join(", "));
+                    return stage_page(StatusCode::OK, stage, Some(&info));
+                }
+                Err(e) => return failure(&app, &token, challenge_error(e, now)).await,
+            }
         }
         "enroll" => match ichido.complete_reset(&ctx, &token, &f.password, None).await {
             Ok(done) => Ok(enrolled_page(&done.enrolled.uri, &done.enrolled.secret)),
