@@ -9,7 +9,7 @@ use common::{Backend, TestServer, totp};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::json;
-use support_mail::{Mail, SmtpSink};
+use support_mail::{HttpSink, Mail, SmtpSink};
 
 const PASSWORD: &str = "pw-of-the-user";
 const CSP: &str = "default-src 'none'; style-src 'self'; form-action 'self'; \
@@ -269,7 +269,69 @@ async fn bad_links_and_forms_get_a_page_not_a_panic(backend: Backend) {
     s.stop().await;
 }
 
+async fn the_page_sends_a_code_to_the_phone_as_the_second_factor(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let gw = HttpSink::start().await;
+    let Some(s) = TestServer::start_with(backend, |c| {
+        c.smtp.host = "127.0.0.1".into();
+        c.smtp.port = sink.addr.port();
+        c.smtp.security = ichido_server::delivery::SmtpSecurity::None;
+        c.smtp.from = "Ichido <mfa@example.com>".into();
+        c.smtp.attempts = 1;
+        c.reset.base_url = "https://portal.example.com".into();
+        c.sms.url = gw.url.clone();
+        c.sms.attempts = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let (st, b) = s
+        .post(
+            "/v1/users",
+            json!({"username": "alice", "email": "alice@example.com", "phone": "+81 90 3333 4444",
+                   "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    let (st, b) = s
+        .post("/v1/users/alice/tokens", json!({"type": "sms"}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    let serial = b["serial"].as_str().unwrap().to_owned();
+    let code = sms_code(&gw.inbox.nth(0).await.body);
+    let (st, b) = s
+        .post(
+            &format!("/v1/tokens/{serial}/activate"),
+            json!({"code": code}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    s.clock.advance_secs(120);
+    let path = ask_for_a_link(&s, &sink).await;
+
+    let (st, h, body) = post(&s, &path, &[("step", "send-code"), ("password", PASSWORD)]).await;
+    assert_html(st, StatusCode::OK, &h, &body);
+    assert!(body.contains("A code was sent to ***-4444"), "{body}");
+    let code = sms_code(&gw.inbox.nth(1).await.body);
+    let (st, h, body) = post(
+        &s,
+        &path,
+        &[("step", "verify"), ("password", PASSWORD), ("code", &code)],
+    )
+    .await;
+    assert_html(st, StatusCode::OK, &h, &body);
+    assert!(body.contains("value=\"enroll\""), "{body}");
+    s.stop().await;
+}
+
+fn sms_code(body: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    v["text"].as_str().unwrap().split("code: ").nth(1).unwrap()[..6].to_owned()
+}
+
 on_both_backends!(
+    the_page_sends_a_code_to_the_phone_as_the_second_factor,
     the_mailed_link_has_a_page_that_completes_the_reset,
     a_notice_cancel_link_stops_a_waiting_reset,
     bad_links_and_forms_get_a_page_not_a_panic,
