@@ -8,6 +8,7 @@ mod first_factor;
 mod keys;
 mod recovery;
 mod reset;
+mod reset_cancel;
 mod tokens;
 mod users;
 mod validation;
