@@ -248,10 +248,22 @@ pub enum Notice {
     PasswordChanged,
     BackupCodeUsed,
     EmergencyCodeUsed,
+    /// A reset without a second factor started its waiting period.
+    ResetWaiting,
+    ResetCancelled,
     ResetCompleted,
 }
 
 impl Notice {
+    /// Reset notices are part of the reset procedure: they go out whatever
+    /// the configuration says about other notices, and also by SMS.
+    pub fn is_reset(self) -> bool {
+        matches!(
+            self,
+            Notice::ResetWaiting | Notice::ResetCancelled | Notice::ResetCompleted
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Notice::CodeSent => "code_sent",
@@ -264,6 +276,8 @@ impl Notice {
             Notice::PasswordChanged => "password_changed",
             Notice::BackupCodeUsed => "backup_code_used",
             Notice::EmergencyCodeUsed => "emergency_code_used",
+            Notice::ResetWaiting => "reset_waiting",
+            Notice::ResetCancelled => "reset_cancelled",
             Notice::ResetCompleted => "reset_completed",
         }
     }
@@ -285,9 +299,15 @@ impl Notice {
             Notice::EmergencyCodeUsed => {
                 "Your emergency unlock code was used to sign in; your administrators were told"
             }
+            Notice::ResetWaiting => {
+                "Someone with your password and your reset link asked to reset your second \
+                 factor without proving another one; a new token can be enrolled once the \
+                 waiting period ends, unless you cancel it"
+            }
+            Notice::ResetCancelled => "A reset of your second factor was cancelled",
             Notice::ResetCompleted => {
-                "Your second factor was reset by email link: your old tokens were revoked and \
-                 new backup codes made"
+                "Your second factor was reset by email link: your old tokens, backup codes and \
+                 emergency code no longer work, and a new token waits for activation"
             }
         }
     }
@@ -312,6 +332,8 @@ impl Notice {
             ("user.update.password", "success") => Notice::PasswordChanged,
             ("backup.use", "success") => Notice::BackupCodeUsed,
             ("emergency.use", "success") => Notice::EmergencyCodeUsed,
+            ("reset.wait", "success") => Notice::ResetWaiting,
+            ("reset.cancel", "success") => Notice::ResetCancelled,
             ("reset.complete", "success") => Notice::ResetCompleted,
             _ => return None,
         })

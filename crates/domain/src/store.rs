@@ -178,6 +178,15 @@ pub trait Store:
         key_hash: &str,
     ) -> impl Future<Output = Result<Option<ApiKey>>> + Send;
     fn count_api_keys(&self) -> impl Future<Output = Result<i64>> + Send;
+    /// Every key, revoked ones too, oldest first; never a hash.
+    fn list_api_keys(&self) -> impl Future<Output = Result<Vec<ApiKey>>> + Send;
+    /// Revokes a key not yet revoked; false when there is none.
+    fn revoke_api_key(
+        &self,
+        id: i64,
+        now: Timestamp,
+        ev: &Event,
+    ) -> impl Future<Output = Result<bool>> + Send;
 
     // Audit
     /// Appends an event that goes with no other change (e.g. a rejected code).

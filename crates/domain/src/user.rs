@@ -80,4 +80,6 @@ pub struct ApiKey {
     pub name: String,
     pub role: Role,
     pub created_at: Timestamp,
+    /// Set once revoked; a revoked key authenticates nothing.
+    pub revoked_at: Option<Timestamp>,
 }

@@ -1,11 +1,10 @@
 //! Wiring: configuration in, a running server out. Tests start it the same
 //! way as `ichido serve`, on 127.0.0.1:0 with a clock they can move.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ichido_crypto::{Keyring, SharedKeyring};
@@ -24,48 +23,25 @@ use crate::metrics::Metrics;
 pub struct AppState {
     pub ichido: Ichido<Db>,
     pub config: Arc<Config>,
-    pub api_keys: ApiKeyCache,
+    pub api_keys: ApiKeys,
     pub metrics: Arc<Metrics>,
     pub limiter: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
 }
 
-/// Remembers authenticated keys for a short while so a busy gateway does not
-/// cost a database read per request. Keyed by the keyed hash, never the key.
+/// Authenticates API keys. There is deliberately no cache: one indexed read
+/// per request means a key revoked on any node is refused by every node at
+/// once.
 #[derive(Clone, Default)]
-pub struct ApiKeyCache(Arc<Mutex<HashMap<String, (ApiKey, Instant)>>>);
+pub struct ApiKeys;
 
-const API_KEY_TTL: Duration = Duration::from_secs(30);
-
-impl ApiKeyCache {
+impl ApiKeys {
     pub async fn authenticate(
         &self,
         ichido: &Ichido<Db>,
         secret: &str,
     ) -> Result<Option<ApiKey>, Error> {
-        let Some(hash) = ichido.api_key_hash(secret) else {
-            return Ok(None);
-        };
-        if let Some((key, at)) = self.0.lock().map_err(|_| poisoned())?.get(&hash)
-            && at.elapsed() < API_KEY_TTL
-        {
-            return Ok(Some(key.clone()));
-        }
-        let found = ichido.store_api_key_by_hash(&hash).await?;
-        if let Some(key) = &found {
-            let mut cache = self.0.lock().map_err(|_| poisoned())?;
-            if cache.len() > 10_000 {
-                cache.clear();
-            }
-            cache.insert(hash, (key.clone(), Instant::now()));
-        }
-        Ok(found)
+        ichido.authenticate_api_key(secret).await
     }
-}
-
-fn poisoned() -> Error {
-    Error::Store(ichido_domain::StoreError::Backend(
-        "api key cache poisoned".into(),
-    ))
 }
 
 /// Opens the data directory, keyring and database the configuration names.
@@ -216,7 +192,7 @@ pub fn state(ichido: Ichido<Db>, config: Config) -> AppState {
     AppState {
         ichido,
         config: Arc::new(config),
-        api_keys: ApiKeyCache::default(),
+        api_keys: ApiKeys,
         metrics: Arc::new(Metrics::default()),
         limiter,
     }

@@ -11,3 +11,4 @@ pub mod metrics;
 pub mod passwords;
 pub mod radius;
 pub mod redact;
+pub mod web;

@@ -147,15 +147,14 @@ async fn lost_token_fails_at_once_and_temporary_totp_expires(backend: Backend) {
         return;
     };
     let validator = s.api_key("validator").await;
-    let helpdesk = s.api_key("helpdesk").await;
     let (serial, secret) = s.user_with_totp("alice").await;
     s.clock.advance_secs(30);
+    // Only an admin key (the enrollment application) receives a seed; a
+    // helpdesk key is refused (tests/roles.rs).
     let (st, b) = s
-        .call(
-            "POST",
+        .post(
             &format!("/v1/tokens/{serial}/lost"),
-            Some(&helpdesk),
-            Some(json!({"replacement": "totp"})),
+            json!({"replacement": "totp"}),
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{b}");

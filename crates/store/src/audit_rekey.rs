@@ -1,4 +1,4 @@
-//! Schema version 7 keys the audit chain. A log written before it is linked
+//! Schema version 6 keys the audit chain. A log written before it is linked
 //! with plain SHA-256, which anyone who can write the database can recompute.
 //! When that version is applied, the log is first checked as it was written
 //! (every link, and the head), then every link is recomputed under the key in
@@ -19,7 +19,7 @@ use ichido_domain::audit::{
 use ichido_domain::{Clock, StoreError, SystemClock};
 
 /// The schema version whose application re-keys the log.
-pub(crate) const VERSION: i64 = 7;
+pub(crate) const VERSION: i64 = 6;
 
 /// Rows read per round trip.
 const PAGE: i64 = 1000;

@@ -12,7 +12,11 @@ const SQLITE: &[(i64, &str)] = &[
     (2, include_str!("../migrations/sqlite/0002_challenges.sql")),
     (3, include_str!("../migrations/sqlite/0003_recovery.sql")),
     (4, include_str!("../migrations/sqlite/0004_reset.sql")),
-    (7, include_str!("../migrations/sqlite/0007_audit_keyed.sql")),
+    (
+        5,
+        include_str!("../migrations/sqlite/0005_reset_procedure_and_key_revocation.sql"),
+    ),
+    (6, include_str!("../migrations/sqlite/0006_audit_keyed.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -23,9 +27,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (3, include_str!("../migrations/postgres/0003_recovery.sql")),
     (4, include_str!("../migrations/postgres/0004_reset.sql")),
     (
-        7,
-        include_str!("../migrations/postgres/0007_audit_keyed.sql"),
+        5,
+        include_str!("../migrations/postgres/0005_reset_procedure_and_key_revocation.sql"),
     ),
+    (6, include_str!("../migrations/postgres/0006_audit_keyed.sql")),
 ];
 
 pub(crate) async fn run(db: &Db, chain: &ChainKey) -> Result<(), StoreError> {

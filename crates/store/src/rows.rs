@@ -93,6 +93,7 @@ pub(crate) fn api_key(row: &AnyRow) -> Result<ApiKey, StoreError> {
         name: get(row, "name")?,
         role: Role::parse(&get::<String>(row, "role")?).ok_or_else(|| corrupt("role"))?,
         created_at: Timestamp(get(row, "created_at")?),
+        revoked_at: get::<Option<i64>>(row, "revoked_at")?.map(Timestamp),
     })
 }
 

@@ -111,6 +111,12 @@ impl Store for Db {
     async fn count_api_keys(&self) -> Result<i64> {
         api_keys::count(self).await
     }
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
+        api_keys::list(self).await
+    }
+    async fn revoke_api_key(&self, id: i64, now: Timestamp, ev: &Event) -> Result<bool> {
+        api_keys::revoke(self, id, now, ev).await
+    }
 
     async fn append_audit(&self, ev: &Event) -> Result<()> {
         let ev = ev.clone();

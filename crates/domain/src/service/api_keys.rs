@@ -63,6 +63,48 @@ impl<S: Store> Ichido<S> {
         Ok(self.store.api_key_by_hash(hash).await?)
     }
 
+    /// Every key, revoked ones too; never a secret or its hash.
+    pub async fn list_api_keys(&self) -> Result<Vec<ApiKey>, Error> {
+        Ok(self.store.list_api_keys().await?)
+    }
+
+    /// Revokes a key by id or, when `which` is not a number, by its name
+    /// (which must then name exactly one key not yet revoked). It stops
+    /// working at once on every node: keys are read on each request.
+    pub async fn revoke_api_key(&self, ctx: &Context, which: &str) -> Result<ApiKey, Error> {
+        let keys = self.store.list_api_keys().await?;
+        let key = match which.parse::<i64>() {
+            Ok(id) => keys.into_iter().find(|k| k.id == id),
+            Err(_) => {
+                let mut named: Vec<ApiKey> = keys
+                    .into_iter()
+                    .filter(|k| k.name == which && k.revoked_at.is_none())
+                    .collect();
+                if named.len() > 1 {
+                    return Err(Error::conflict(
+                        "ambiguous_name",
+                        "several keys have this name; revoke by id",
+                    ));
+                }
+                named.pop()
+            }
+        }
+        .ok_or(Error::NotFound("api key"))?;
+        let now = self.clock.now();
+        let mut ev = Event::new(ctx, now, "apikey.revoke", "success");
+        ev.reason = Some(format!("{}:{}:{}", key.id, key.name, key.role.as_str()));
+        if !self.store.revoke_api_key(key.id, now, &ev).await? {
+            return Err(Error::conflict(
+                "already_revoked",
+                "the key is revoked already",
+            ));
+        }
+        Ok(ApiKey {
+            revoked_at: Some(now),
+            ..key
+        })
+    }
+
     /// On a brand-new installation: the first admin key, or nothing if any key exists.
     pub async fn bootstrap_admin_key(&self) -> Result<Option<NewApiKey>, Error> {
         if self.store.count_api_keys().await? > 0 {

@@ -24,10 +24,13 @@ pub const DEFAULT_TEMPORARY_SECONDS: i64 = 7 * 24 * 3600;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Replacement {
     None,
-    /// A TOTP seed shown once, active at once.
+    /// A TOTP seed shown once, active at once: only an admin key (the
+    /// enrollment application) may receive it, never a helpdesk.
     Totp,
-    /// Codes sent to the user's email address.
+    /// Codes sent to the user's registered email address.
     Email,
+    /// Codes sent to the user's registered phone.
+    Sms,
 }
 
 #[derive(Clone, Debug)]
@@ -224,19 +227,27 @@ impl<S: Store> Ichido<S> {
         let issuer = Some(self.settings.default_issuer.clone());
         let label = Some("temporary".to_owned());
         Ok(match r {
-            Replacement::Email => {
-                let address = user.email.clone().ok_or_else(|| {
-                    Error::invalid("no_email", "the user has no email address for codes")
-                })?;
+            Replacement::Email | Replacement::Sms => {
+                let (kind, address) = if r == Replacement::Email {
+                    let a = user.email.clone().ok_or_else(|| {
+                        Error::invalid("no_email", "the user has no email address for codes")
+                    })?;
+                    (TokenKind::Email, a)
+                } else {
+                    let a = user.phone.clone().ok_or_else(|| {
+                        Error::invalid("no_phone", "the user has no phone number for codes")
+                    })?;
+                    (TokenKind::Sms, a)
+                };
                 let params = OathParams {
-                    kind: TokenKind::Email,
+                    kind,
                     algorithm: Algorithm::Sha1,
                     digits: ichido_otp::Digits::new(self.challenge_policy().digits)
                         .unwrap_or_default(),
                     period: 30,
                 };
                 let new = NewToken {
-                    serial: Serial::generate("email"),
+                    serial: Serial::generate(kind.as_str()),
                     user_id: Some(user.id),
                     params,
                     state: TokenState::Active,

@@ -1,6 +1,7 @@
 use ichido_domain::audit::Context;
 use ichido_domain::user::Role;
 use ichido_server::config::ConfigArgs;
+use ichido_server::http::wire::rfc3339;
 
 #[derive(clap::Subcommand)]
 pub enum AdminKeyCommand {
@@ -13,16 +14,48 @@ pub enum AdminKeyCommand {
         #[arg(long, default_value = "cli")]
         name: String,
     },
+    /// List every API key (id, name, role, created, revoked); never a secret.
+    List,
+    /// Revoke a key by id or name: every node refuses it from the next request on.
+    Revoke {
+        /// The key's id, or its name when that names exactly one live key.
+        key: String,
+    },
 }
 
 pub fn run(args: &ConfigArgs, cmd: AdminKeyCommand) -> anyhow::Result<()> {
     let config = super::load_config(args)?;
-    let AdminKeyCommand::Create { role, name } = cmd;
-    let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("unknown role {role}"))?;
     super::runtime()?.block_on(async move {
         let ichido = super::open(&config).await?;
-        let key = ichido.create_api_key(&Context::cli(), &name, role).await?;
-        println!("{}", key.secret.expose());
+        match cmd {
+            AdminKeyCommand::Create { role, name } => {
+                let role =
+                    Role::parse(&role).ok_or_else(|| anyhow::anyhow!("unknown role {role}"))?;
+                let key = ichido.create_api_key(&Context::cli(), &name, role).await?;
+                println!("{}", key.secret.expose());
+            }
+            AdminKeyCommand::List => {
+                println!(
+                    "{:>6}  {:<10}  {:<24}  {:<24}  name",
+                    "id", "role", "created", "revoked"
+                );
+                for k in ichido.list_api_keys().await? {
+                    let revoked = k.revoked_at.map(rfc3339).unwrap_or_else(|| "-".into());
+                    println!(
+                        "{:>6}  {:<10}  {:<24}  {:<24}  {}",
+                        k.id,
+                        k.role.as_str(),
+                        rfc3339(k.created_at),
+                        revoked,
+                        k.name
+                    );
+                }
+            }
+            AdminKeyCommand::Revoke { key } => {
+                let k = ichido.revoke_api_key(&Context::cli(), &key).await?;
+                println!("revoked key {} ({}, {})", k.id, k.name, k.role.as_str());
+            }
+        }
         Ok(())
     })
 }

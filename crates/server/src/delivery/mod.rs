@@ -147,6 +147,8 @@ impl NoticeEvents {
             BackupCodeUsed => self.backup_code_used,
             EmergencyCodeUsed => self.emergency_code_used,
             ResetCompleted => self.reset_completed,
+            // The waiting period is only safe if the holder hears of it.
+            ResetWaiting | ResetCancelled => true,
         }
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use ichido_domain::Store as _;
 use ichido_domain::audit::Record;
-use ichido_domain::notify::{Email, Notice, render, render_html};
+use ichido_domain::notify::{Email, Notice, Sms, render, render_html};
 
 use super::webhook::Webhook;
 use crate::app::AppState;
@@ -25,7 +25,11 @@ const ADVICE: &str =
 /// the server is gone.
 pub fn spawn(state: &AppState) -> anyhow::Result<()> {
     let n = &state.config.notifications;
-    if !n.email && n.webhook_url.is_none() {
+    // Reset notices are part of the reset procedure (the waiting period is
+    // only safe if the holder hears of it): they go out whenever mail or SMS
+    // can leave, whatever `[notifications]` says about the others.
+    let can_deliver = !state.config.smtp.host.is_empty() || !state.config.sms.url.is_empty();
+    if !n.email && n.webhook_url.is_none() && !can_deliver {
         return Ok(());
     }
     let webhook = match (&n.webhook_url, &n.webhook_secret) {
@@ -70,7 +74,8 @@ async fn tick(
     let records = ichido.store.audit_scan(cursor, 100).await?;
     let mut at = cursor;
     for r in records {
-        if let Some(notice) = Notice::of(&r.event).filter(|n| cfg.notifications.events.enabled(*n))
+        if let Some(notice) =
+            Notice::of(&r.event).filter(|n| n.is_reset() || cfg.notifications.events.enabled(*n))
         {
             send(ichido, cfg, webhook, notice, &r).await;
         }
@@ -96,6 +101,15 @@ async fn send(
         return;
     };
     let time = rfc3339(e.at);
+    // A waiting reset is cancellable from every channel it is announced on.
+    let what = match notice {
+        Notice::ResetWaiting => format!(
+            "{}. To cancel it, open {}",
+            notice.describe(),
+            ichido.reset_cancel_link(username, e.at)
+        ),
+        _ => notice.describe().to_owned(),
+    };
     let ip = e.client_ip.clone().unwrap_or_else(|| "unknown".into());
     let ua = e.user_agent.clone().unwrap_or_else(|| "unknown".into());
     let attempts = cfg.notifications.max_attempts.clamp(1, 16) as u32;
@@ -108,7 +122,7 @@ async fn send(
             "time": time,
             "ip": e.client_ip,
             "user_agent": e.user_agent,
-            "message": notice.describe(),
+            "message": what,
             "advice": ADVICE,
         })
         .to_string();
@@ -117,20 +131,31 @@ async fn send(
             tracing::error!(seq = r.seq, error = %err, "webhook notice not delivered");
         }
     }
-    if !cfg.notifications.email {
-        return;
-    }
     let user = match ichido.store.user_by_name(username).await {
         Ok(Some(u)) => u,
         _ => return,
     };
+    if notice.is_reset()
+        && let Some(phone) = user.phone.clone()
+    {
+        let sms = Sms {
+            to: phone,
+            message: format!("{}: {what}", ichido.default_issuer()),
+        };
+        if let Err(err) = ichido.delivery().send_sms(&sms).await {
+            tracing::error!(seq = r.seq, error = %err, "SMS notice not delivered");
+        }
+    }
+    if !cfg.notifications.email && !notice.is_reset() {
+        return;
+    }
     let Some(to) = user.email.clone() else {
         return;
     };
     let t = ichido.templates();
     let values = [
         ("username", username),
-        ("what", notice.describe()),
+        ("what", what.as_str()),
         ("time", time.as_str()),
         ("ip", ip.as_str()),
         ("user_agent", ua.as_str()),

@@ -56,7 +56,7 @@ pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
         .map(|c| c.0.ip())
 }
 
-fn user_agent(parts: &Parts) -> Option<String> {
+pub fn user_agent(parts: &Parts) -> Option<String> {
     parts
         .headers
         .get(header::USER_AGENT)

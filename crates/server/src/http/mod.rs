@@ -1,6 +1,7 @@
 //! The REST API under `/v1`. Handlers are thin: the caller's role is checked
 //! by the extractor, the body by serde, the rest by one service call.
 
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod challenges;
@@ -30,7 +31,7 @@ use crate::app::AppState;
     modifiers(&BearerAuth),
     components(schemas(error::ErrorBody)),
     tags(
-        (name = "users"), (name = "tokens"), (name = "validation"), (name = "audit"), (name = "operations"), (name = "recovery"), (name = "reset")
+        (name = "users"), (name = "tokens"), (name = "validation"), (name = "audit"), (name = "operations"), (name = "recovery"), (name = "reset"), (name = "api-keys")
     )
 )]
 struct ApiDoc;
@@ -88,10 +89,16 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(recovery::users_without_token))
         .routes(routes!(reset::create_reset_request))
         .routes(routes!(reset::approve_reset_request))
+        .routes(routes!(reset::send_reset_code))
+        .routes(routes!(reset::verify_reset))
         .routes(routes!(reset::enroll_after_reset))
+        .routes(routes!(reset::activate_after_reset))
+        .routes(routes!(reset::cancel_reset))
         .routes(routes!(validate::validate))
         .routes(routes!(challenges::create_challenge))
         .routes(routes!(audit::list_audit))
+        .routes(routes!(api_keys::list_api_keys))
+        .routes(routes!(api_keys::revoke_api_key))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
@@ -123,6 +130,7 @@ pub fn router(state: AppState) -> Router {
     let doc = serde_json::to_string(&openapi).unwrap_or_default();
     let max_body = state.config.max_body_bytes;
     routes
+        .merge(crate::web::routes())
         .route(
             "/openapi.json",
             get(move || async move {

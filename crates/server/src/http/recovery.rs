@@ -5,8 +5,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use ichido_crypto::{SecretBytes, SecretString};
+use ichido_domain::challenge::{mask_email, mask_phone};
 use ichido_domain::recovery::CodeKind;
 use ichido_domain::service::{Enrolled, LostRequest, Replacement};
+use ichido_domain::token::TokenKind;
+use ichido_domain::user::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -38,7 +41,10 @@ pub struct EmergencyCodeResponse {
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct LostTokenRequest {
-    /// `totp` or `email`: a temporary replacement; none when absent.
+    /// A temporary replacement; none when absent. `email` or `sms`: codes go
+    /// to the user's registered address or phone, never to the caller.
+    /// `totp`: a seed for the caller, so an admin key only (403
+    /// `seed_not_for_helpdesk` for a helpdesk key).
     pub replacement: Option<String>,
     /// How long the replacement works, in days (default 7).
     pub valid_days: Option<i64>,
@@ -49,6 +55,10 @@ pub struct TemporaryToken {
     #[serde(flatten)]
     pub token: CreateTokenResponse,
     pub valid_until: Option<String>,
+    /// For an email or SMS replacement: where its codes go, masked
+    /// (`a***@example.com`, `***-1234`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent_to: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -159,10 +169,13 @@ pub async fn create_emergency_code(
 }
 
 /// Mark a token lost (it stops working at once) and optionally issue a
-/// temporary replacement.
+/// temporary replacement. An email or SMS replacement sends its codes to the
+/// user's registered channel; the answer says where (masked), never a code.
 #[utoipa::path(post, path = "/v1/tokens/{serial}/lost", tag = "recovery", params(("serial" = String, Path)),
     request_body = LostTokenRequest,
-    responses((status = 200, body = LostTokenResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+    responses((status = 200, body = LostTokenResponse), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "`seed_not_for_helpdesk`: a TOTP replacement asked by a helpdesk key"),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn lost_token(
     State(app): State<AppState>,
@@ -174,14 +187,23 @@ pub async fn lost_token(
         None => Replacement::None,
         Some("totp") => Replacement::Totp,
         Some("email") => Replacement::Email,
+        Some("sms") => Replacement::Sms,
         Some(_) => {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_replacement",
-                "replacement must be \"totp\" or \"email\"",
+                "replacement must be \"totp\", \"email\" or \"sms\"",
             ));
         }
     };
+    // A helpdesk holding a working seed could sign in as the user.
+    if replacement == Replacement::Totp && caller.role < Role::Admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "seed_not_for_helpdesk",
+            "a helpdesk key cannot receive a seed: use an \"email\" or \"sms\" replacement",
+        ));
+    }
     let r = app
         .ichido
         .mark_lost(
@@ -196,9 +218,18 @@ pub async fn lost_token(
     let owner = app.ichido.token_owner(&r.lost).await?;
     let temporary = r.temporary.map(|e| {
         let valid_until = e.token.valid_until.map(rfc3339);
+        let sent_to = e
+            .token
+            .address
+            .as_deref()
+            .map(|a| match e.token.params.kind {
+                TokenKind::Email => mask_email(a),
+                _ => mask_phone(a),
+            });
         TemporaryToken {
             token: shown(e, owner.clone()),
             valid_until,
+            sent_to,
         }
     });
     Ok(Json(LostTokenResponse {
@@ -208,13 +239,14 @@ pub async fn lost_token(
 }
 
 /// A new phone: a pending token of the same kind; activating it revokes
-/// this one.
+/// this one. Admin keys only: the answer holds the new seed.
 #[utoipa::path(post, path = "/v1/tokens/{serial}/replace", tag = "recovery", params(("serial" = String, Path)),
-    responses((status = 201, body = CreateTokenResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 201, body = CreateTokenResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn replace_token(
     State(app): State<AppState>,
-    caller: Caller<Helpdesk>,
+    caller: Caller<Admin>,
     ApiPath(serial): ApiPath<String>,
 ) -> Result<(StatusCode, Json<CreateTokenResponse>), ApiError> {
     let e = app.ichido.replace_token(&caller.ctx, &serial).await?;

@@ -232,13 +232,16 @@ pub async fn revoke_token(
 }
 
 /// Enroll a token (step two): prove one code and the token becomes `active`.
+/// Admin keys only (the application that enrolled it): a helpdesk never
+/// holds a seed, so it has no code to prove.
 #[utoipa::path(post, path = "/v1/tokens/{serial}/activate", tag = "tokens", params(("serial" = String, Path)),
     request_body = ActivateRequest,
-    responses((status = 200, body = TokenResponse), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn activate_token(
     State(app): State<AppState>,
-    caller: Caller<Helpdesk>,
+    caller: Caller<Admin>,
     ApiPath(serial): ApiPath<String>,
     ApiJson(req): ApiJson<ActivateRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {

@@ -53,6 +53,7 @@ on_both_backends! {
     users::user_create_get_list_update_delete(db) on Memory;
     users::delete_user_revokes_and_unassigns_tokens(db) on File;
     users::api_keys_create_find_count(db) on Memory;
+    users::a_revoked_api_key_is_not_found_but_still_listed(db) on Memory;
     validation::accept_advances_once_and_never_again(db) on Memory;
     validation::concurrent_accepts_of_one_counter_yield_exactly_one(db) on File;
     validation::accept_is_refused_for_a_token_not_active(db) on Memory;

@@ -298,3 +298,38 @@ pub async fn api_keys_create_find_count(db: Db) {
     );
     assert_eq!(db.count_api_keys().await.unwrap(), 3);
 }
+
+pub async fn a_revoked_api_key_is_not_found_but_still_listed(db: Db) {
+    let ev = event("apikey.create");
+    let admin = db
+        .create_api_key("bootstrap", Role::Admin, "h1", at(5), &ev)
+        .await
+        .unwrap();
+    let gateway = db
+        .create_api_key("vpn", Role::Validator, "h2", at(6), &ev)
+        .await
+        .unwrap();
+    assert_eq!(gateway.revoked_at, None);
+    let events = audit_len(&db).await;
+    let revoke = event("apikey.revoke");
+    assert!(db.revoke_api_key(gateway.id, at(9), &revoke).await.unwrap());
+    assert_eq!(audit_len(&db).await, events + 1);
+    assert!(db.api_key_by_hash("h2").await.unwrap().is_none());
+    assert!(db.api_key_by_hash("h1").await.unwrap().is_some());
+    // Revoking again changes nothing and logs nothing.
+    assert!(
+        !db.revoke_api_key(gateway.id, at(10), &revoke)
+            .await
+            .unwrap()
+    );
+    assert!(!db.revoke_api_key(9_999, at(10), &revoke).await.unwrap());
+    assert_eq!(audit_len(&db).await, events + 1);
+    let listed: Vec<(i64, Option<ichido_domain::Timestamp>)> = db
+        .list_api_keys()
+        .await
+        .unwrap()
+        .iter()
+        .map(|k| (k.id, k.revoked_at))
+        .collect();
+    assert_eq!(listed, vec![(admin.id, None), (gateway.id, Some(at(9)))]);
+}
