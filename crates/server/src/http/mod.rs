@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod challenges;
 pub mod error;
+pub mod forwarded;
 pub mod ops;
 pub mod recovery;
 pub mod reset;
