@@ -81,10 +81,11 @@ async fn wrong_code_is_rejected_audited_with_the_nas_and_counted() {
         Some("198.51.100.7"),
         "the end user's address"
     );
-    assert_eq!(
-        e.user_agent.as_deref(),
-        Some("nas=127.0.0.1 port=42 calling=198.51.100.7")
-    );
+    // Then the request's identity, which ties a retransmission to it.
+    let ua = e.user_agent.as_deref().unwrap();
+    let (gateway, request) = ua.rsplit_once(' ').unwrap();
+    assert_eq!(gateway, "nas=127.0.0.1 port=42 calling=198.51.100.7");
+    assert!(request.starts_with("request="), "{ua}");
     h.stop().await;
 }
 
@@ -759,5 +760,50 @@ async fn radius_load_figure() {
         accepts as f64 / elapsed
     );
     assert_eq!(accepts, total);
+    h.stop().await;
+}
+
+/// Waits (in real time, bounded) until the server has counted `line` `n` times.
+async fn counted(h: &Harness, line: &str, n: u64) {
+    let until = Instant::now() + Duration::from_secs(10);
+    while h.metric(line) < n {
+        assert!(Instant::now() < until, "{line} never reached {n}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retransmission_after_a_lost_commit_acknowledgement_is_accepted_and_counts_nothing() {
+    let h = Harness::start(vec![client("vpn", RadiusMode::Otp)]).await;
+    let seed = h.user_with_hotp("alice", None, 6).await;
+    let socket = socket().await;
+
+    // The acceptance commits, but the server hears an error: it does not answer.
+    h.ichido().store.lose_next_commit_ack();
+    let request = access_request(9, "alice", &hotp(&seed, 6, 1), SECRET, &[]);
+    socket.send_to(&request, h.radius).await.unwrap();
+    counted(
+        &h,
+        "ichido_radius_dropped_total{reason=\"internal_error\"}",
+        1,
+    )
+    .await;
+
+    // The gateway retransmits the very same octets.
+    let reply = exchange(&socket, h.radius, &request, WAIT)
+        .await
+        .expect("an answer to the retransmission");
+    assert_eq!(Packet::decode(&reply).unwrap().code, Code::AccessAccept);
+    assert_eq!(h.failed_count("alice").await, 0, "no failure counted");
+    let events = h.audit("validate").await;
+    let results: Vec<_> = events.iter().map(|r| r.event.result.as_str()).collect();
+    assert_eq!(results, ["accept"], "one acceptance, no replay");
+
+    // Its later copies get the same answer; a new request with that code is a replay.
+    let again = exchange(&socket, h.radius, &request, WAIT).await.unwrap();
+    assert_eq!(again, reply);
+    let replay = access_request(10, "alice", &hotp(&seed, 6, 1), SECRET, &[]);
+    let reply = exchange(&socket, h.radius, &replay, WAIT).await.unwrap();
+    assert_eq!(Packet::decode(&reply).unwrap().code, Code::AccessReject);
     h.stop().await;
 }

@@ -53,6 +53,15 @@ impl Db {
         self.writer.write(writer::Isolation::Savepoint, f).await
     }
 
+    /// Tests only: the next write commits, but its caller hears an error,
+    /// as when a COMMIT's acknowledgement is lost.
+    #[cfg(feature = "fault-injection")]
+    pub fn lose_next_commit_ack(&self) {
+        self.writer
+            .lose_ack
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

@@ -79,13 +79,21 @@ pub(crate) enum Isolation {
 #[derive(Clone, Debug)]
 pub(crate) struct Writer {
     jobs: mpsc::Sender<Job>,
+    /// Tests only: the next write that commits answers with an error, as
+    /// when a COMMIT's acknowledgement is lost on the way back.
+    #[cfg(feature = "fault-injection")]
+    pub(crate) lose_ack: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Writer {
     pub(crate) fn spawn(pool: AnyPool, dialect: Dialect) -> Writer {
         let (jobs, rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
         tokio::spawn(run(pool, dialect, rx));
-        Writer { jobs }
+        Writer {
+            jobs,
+            #[cfg(feature = "fault-injection")]
+            lose_ack: Default::default(),
+        }
     }
 
     /// Runs `f` in the next batch and returns its result once committed.
@@ -107,7 +115,18 @@ impl Writer {
         });
         let job = Job { run, isolation };
         self.jobs.send(job).await.map_err(|_| stopped())?;
-        rx.await.map_err(|_| stopped())?
+        let result = rx.await.map_err(|_| stopped())?;
+        #[cfg(feature = "fault-injection")]
+        if result.is_ok()
+            && self
+                .lose_ack
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(StoreError::Backend(
+                "the commit's acknowledgement was lost".into(),
+            ));
+        }
+        result
     }
 }
 

@@ -57,7 +57,8 @@ impl Decision {
 }
 
 /// Who asked, for the audit log: the gateway as actor; the end user's
-/// address (Calling-Station-Id) when it is one, else the gateway's.
+/// address (Calling-Station-Id) when it is one, else the gateway's; the
+/// request's identity.
 pub fn context(client: &Client, request: &Packet, source: SocketAddr) -> Context {
     let nas = source.ip().to_canonical();
     let calling = request
@@ -78,6 +79,12 @@ pub fn context(client: &Client, request: &Packet, source: SocketAddr) -> Context
     if let Some(calling) = &calling {
         let _ = write!(user_agent, " calling={calling}");
     }
+    // Ties the events to the request, for its retransmissions: see `committed`.
+    let _ = write!(
+        user_agent,
+        " {}",
+        super::committed::request_id(&client.name, source, request)
+    );
     Context {
         actor: format!("radius:{}", client.name),
         client_ip: Some(client_ip.to_string()),
