@@ -3,6 +3,7 @@
 //! octets (retransmissions, garbage).
 
 mod radius_support;
+mod support_mail;
 
 use std::time::{Duration, Instant};
 
@@ -805,5 +806,116 @@ async fn retransmission_after_a_lost_commit_acknowledgement_is_accepted_and_coun
     let replay = access_request(10, "alice", &hotp(&seed, 6, 1), SECRET, &[]);
     let reply = exchange(&socket, h.radius, &replay, WAIT).await.unwrap();
     assert_eq!(Packet::decode(&reply).unwrap().code, Code::AccessReject);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn challenge_mode_sends_an_email_only_user_the_code_once_and_says_where() {
+    if !have_radclient() {
+        return;
+    }
+    let sink = support_mail::SmtpSink::start().await;
+    let h = Harness::start_with(vec![client("vpn", RadiusMode::Challenge)], |c| {
+        c.smtp.host = "127.0.0.1".into();
+        c.smtp.port = sink.addr.port();
+        c.smtp.security = ichido_server::delivery::SmtpSecurity::None;
+        c.smtp.from = "Ichido <mfa@example.com>".into();
+        c.smtp.attempts = 1;
+    })
+    .await;
+    let ctx = ichido_domain::audit::Context::system();
+    let user = ichido_domain::service::CreateUserRequest {
+        username: "alice".into(),
+        email: Some("alice@example.com".into()),
+        password: Some("secret".into()),
+        ..Default::default()
+    };
+    h.ichido().create_user(&ctx, user).await.unwrap();
+    let enroll = ichido_domain::service::EnrollRequest {
+        kind: "email".into(),
+        ..Default::default()
+    };
+    let enrolled = h
+        .ichido()
+        .enroll_out_of_band(&ctx, "alice", enroll)
+        .await
+        .unwrap();
+    let first_code = sink.inbox.nth(0).await.code();
+    h.ichido()
+        .activate(&ctx, enrolled.token.serial.as_str(), &first_code)
+        .await
+        .unwrap();
+    h.clock.advance_secs(120);
+
+    // The first step, and a retransmission of it: the same Access-Challenge.
+    let socket = socket().await;
+    let request = access_request(1, "alice", "secret", SECRET, &[]);
+    let raw = exchange(&socket, h.radius, &request, WAIT).await.unwrap();
+    let again = exchange(&socket, h.radius, &request, WAIT).await.unwrap();
+    assert_eq!(raw, again);
+    let reply = Packet::decode(&raw).unwrap();
+    assert_eq!(reply.code, Code::AccessChallenge);
+    assert_eq!(
+        reply.string(dictionary::REPLY_MESSAGE).as_deref(),
+        Some("Enter the code sent to a***@example.com")
+    );
+    let state = reply.attr(dictionary::STATE).expect("a State").to_vec();
+
+    let mail = sink.inbox.nth(1).await;
+    assert_eq!(mail.to, vec!["<alice@example.com>".to_string()]);
+    let sent: Vec<_> = h
+        .audit("challenge.create")
+        .await
+        .into_iter()
+        .filter(|r| r.event.actor == "radius:vpn")
+        .collect();
+    assert_eq!(sent.len(), 1, "one code sent: {sent:?}");
+    assert_eq!(sent[0].event.result, "success");
+
+    // The second step, from radclient: the mailed code with the State.
+    let answer = format!(
+        "{}, State = 0x{}",
+        pap("alice", &mail.code()),
+        hex::encode(&state)
+    );
+    let second = radclient(h.radius, "auth", SECRET, &answer, 2).await;
+    assert_eq!(
+        second.code.as_deref(),
+        Some("Access-Accept"),
+        "{}",
+        second.output
+    );
+    assert_eq!(sink.inbox.len(), 2, "no second mail");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn challenge_mode_sends_nothing_to_a_user_with_an_app() {
+    let sink = support_mail::SmtpSink::start().await;
+    let h = Harness::start_with(vec![client("vpn", RadiusMode::Challenge)], |c| {
+        c.smtp.host = "127.0.0.1".into();
+        c.smtp.port = sink.addr.port();
+        c.smtp.security = ichido_server::delivery::SmtpSecurity::None;
+        c.smtp.from = "Ichido <mfa@example.com>".into();
+        c.smtp.attempts = 1;
+    })
+    .await;
+    h.user_with_hotp("alice", Some("secret"), 6).await;
+    let socket = socket().await;
+    let request = access_request(1, "alice", "secret", SECRET, &[]);
+    let raw = exchange(&socket, h.radius, &request, WAIT).await.unwrap();
+    let reply = Packet::decode(&raw).unwrap();
+    assert_eq!(reply.code, Code::AccessChallenge);
+    assert_eq!(
+        reply.string(dictionary::REPLY_MESSAGE).as_deref(),
+        Some("Enter your authenticator code")
+    );
+    assert!(
+        h.audit("challenge.create")
+            .await
+            .iter()
+            .all(|r| r.event.actor != "radius:vpn")
+    );
+    assert_eq!(sink.inbox.len(), 0);
     h.stop().await;
 }

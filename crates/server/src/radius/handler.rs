@@ -14,6 +14,7 @@ use ichido_radius::{Code, Packet, decrypt_user_password, dictionary};
 use ichido_store::Db;
 
 use super::clients::Client;
+use super::code_delivery;
 use super::session::{Sessions, Taken};
 use crate::config::RadiusMode;
 
@@ -27,6 +28,8 @@ pub enum Decision {
     /// Ask for the code; the next Access-Request carries this State.
     Challenge {
         state: Vec<u8>,
+        /// The Reply-Message: `CODE_PROMPT`, or where a code was sent.
+        prompt: String,
     },
 }
 
@@ -45,11 +48,11 @@ impl Decision {
         match self {
             Decision::Accept => Packet::reply(request, Code::AccessAccept),
             Decision::Reject => Packet::reply(request, Code::AccessReject),
-            Decision::Challenge { state } => {
+            Decision::Challenge { state, prompt } => {
                 let mut reply = Packet::reply(request, Code::AccessChallenge);
                 reply
                     .add(dictionary::STATE, state.clone())
-                    .add_string(dictionary::REPLY_MESSAGE, CODE_PROMPT);
+                    .add_string(dictionary::REPLY_MESSAGE, prompt);
                 reply
             }
         }
@@ -156,12 +159,17 @@ pub async fn decide(
                     return Ok(Decision::Reject);
                 }
                 let now = ichido.clock().now();
-                return match sessions.open(&client.name, &username, now) {
-                    Some(state) => Ok(Decision::Challenge {
-                        state: state.to_vec(),
-                    }),
-                    None => refuse(Some(&username), "radius.challenge", "too_many_pending").await,
+                let Some(state) = sessions.open(&client.name, &username, now) else {
+                    return refuse(Some(&username), "radius.challenge", "too_many_pending").await;
                 };
+                let Some(prompt) = code_delivery::prompt(ichido, ctx, &username, password).await?
+                else {
+                    return Ok(Decision::Reject);
+                };
+                return Ok(Decision::Challenge {
+                    state: state.to_vec(),
+                    prompt,
+                });
             }
         },
     };

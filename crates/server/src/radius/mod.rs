@@ -12,6 +12,7 @@
 //! also audited, throttled so that a flood cannot fill the log.
 
 pub mod clients;
+pub mod code_delivery;
 pub mod committed;
 pub mod config;
 pub mod dedup;
