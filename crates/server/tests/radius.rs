@@ -2,6 +2,7 @@
 //! `radclient` as the gateway, and our own codec where a test needs exact
 //! octets (retransmissions, garbage).
 
+mod common;
 mod radius_support;
 mod support_mail;
 
@@ -918,4 +919,72 @@ async fn challenge_mode_sends_nothing_to_a_user_with_an_app() {
     );
     assert_eq!(sink.inbox.len(), 0);
     h.stop().await;
+}
+
+/// Behind a load balancer the two steps reach different nodes: the State
+/// lives in the database they share, good once, until it expires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_step_state_from_one_node_is_answered_on_another_once() {
+    if !have_radclient() {
+        return;
+    }
+    let Some(url) = common::postgres_url() else {
+        eprintln!("skipped: ICHIDO_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let (_db, url) = common::create_pg_database(&url).await;
+    let clients = || vec![client("vpn", RadiusMode::Challenge)];
+    let a = Harness::start_with(clients(), |c| c.database_url = Some(url.clone())).await;
+    let b = a.join(clients()).await;
+    let seed = a.user_with_hotp("alice", Some("secret"), 6).await;
+
+    let first = radclient(a.radius, "auth", SECRET, &pap("alice", "secret"), 2).await;
+    assert_eq!(
+        first.code.as_deref(),
+        Some("Access-Challenge"),
+        "{}",
+        first.output
+    );
+    let state = first.state.expect("a State");
+    let answer = format!("{}, State = {state}", pap("alice", &hotp(&seed, 6, 1)));
+    let second = radclient(b.radius, "auth", SECRET, &answer, 2).await;
+    assert_eq!(
+        second.code.as_deref(),
+        Some("Access-Accept"),
+        "{}",
+        second.output
+    );
+
+    // Spent on B, it is spent for A too, even with a fresh code.
+    let again = format!("{}, State = {state}", pap("alice", &hotp(&seed, 6, 2)));
+    let third = radclient(a.radius, "auth", SECRET, &again, 2).await;
+    assert_eq!(
+        third.code.as_deref(),
+        Some("Access-Reject"),
+        "{}",
+        third.output
+    );
+    assert_eq!(
+        a.audit("radius.state").await[0].event.reason.as_deref(),
+        Some("unknown_state")
+    );
+
+    // One issued by B and answered on A after its lifetime (120 s) fails.
+    let first = radclient(b.radius, "auth", SECRET, &pap("alice", "secret"), 2).await;
+    let state = first.state.expect("a State");
+    a.clock.advance_secs(121);
+    let late = format!("{}, State = {state}", pap("alice", &hotp(&seed, 6, 2)));
+    let reply = radclient(a.radius, "auth", SECRET, &late, 2).await;
+    assert_eq!(
+        reply.code.as_deref(),
+        Some("Access-Reject"),
+        "{}",
+        reply.output
+    );
+    assert_eq!(
+        a.audit("radius.state").await[0].event.reason.as_deref(),
+        Some("expired_state")
+    );
+    b.stop().await;
+    a.stop().await;
 }

@@ -18,6 +18,7 @@ mod reset;
 mod rows;
 mod store_impl;
 mod tokens;
+mod two_step;
 mod users;
 mod validation;
 mod writer;

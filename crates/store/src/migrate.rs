@@ -11,6 +11,7 @@ const SQLITE: &[(i64, &str)] = &[
     (2, include_str!("../migrations/sqlite/0002_challenges.sql")),
     (3, include_str!("../migrations/sqlite/0003_recovery.sql")),
     (4, include_str!("../migrations/sqlite/0004_reset.sql")),
+    (8, include_str!("../migrations/sqlite/0008_two_step.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -20,6 +21,7 @@ const POSTGRES: &[(i64, &str)] = &[
     ),
     (3, include_str!("../migrations/postgres/0003_recovery.sql")),
     (4, include_str!("../migrations/postgres/0004_reset.sql")),
+    (8, include_str!("../migrations/postgres/0008_two_step.sql")),
 ];
 
 pub(crate) async fn run(db: &Db) -> Result<(), StoreError> {

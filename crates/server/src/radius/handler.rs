@@ -149,7 +149,7 @@ pub async fn decide(
         RadiusMode::Challenge => match request.attr(dictionary::STATE) {
             Some(state) => {
                 let now = ichido.clock().now();
-                match sessions.take(state, &client.name, &username, now) {
+                match sessions.take(state, &client.name, &username, now).await? {
                     Taken::Valid => ichido.validate(ctx, &username, password, None).await?,
                     other => return refuse(Some(&username), "radius.state", other.reason()).await,
                 }
@@ -159,9 +159,7 @@ pub async fn decide(
                     return Ok(Decision::Reject);
                 }
                 let now = ichido.clock().now();
-                let Some(state) = sessions.open(&client.name, &username, now) else {
-                    return refuse(Some(&username), "radius.challenge", "too_many_pending").await;
-                };
+                let state = sessions.open(&client.name, &username, now).await?;
                 let Some(prompt) = code_delivery::prompt(ichido, ctx, &username, password).await?
                 else {
                     return Ok(Decision::Reject);

@@ -42,8 +42,6 @@ use crate::metrics::{ReasonLabel, ResultLabel};
 /// a few seconds more than a gateway's retry period).
 const REPLY_TTL: Duration = Duration::from_secs(30);
 const REPLY_CAPACITY: usize = 100_000;
-/// Two-step sign-ins waiting for their code, across all gateways.
-const STATE_CAPACITY: usize = 100_000;
 /// Requests decided at once; beyond that, new ones are dropped and retried
 /// by the gateway.
 const MAX_IN_FLIGHT: usize = 256;
@@ -87,7 +85,7 @@ pub async fn start(app: &AppState) -> anyhow::Result<Option<Listener>> {
         socket,
         app: app.clone(),
         clients,
-        sessions: Sessions::new(radius.state_seconds, STATE_CAPACITY),
+        sessions: Sessions::new(app.ichido.store.clone(), radius.state_seconds),
         replies: ReplyCache::new(REPLY_TTL, REPLY_CAPACITY),
         refusals: RefusalLog::default(),
         in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
