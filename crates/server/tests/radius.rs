@@ -776,7 +776,24 @@ async fn counted(h: &Harness, line: &str, n: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retransmission_after_a_lost_commit_acknowledgement_is_accepted_and_counts_nothing() {
-    let h = Harness::start(vec![client("vpn", RadiusMode::Otp)]).await;
+    lost_commit_acknowledgement(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retransmission_after_a_lost_commit_acknowledgement_on_postgres() {
+    let Some(url) = common::postgres_url() else {
+        eprintln!("skipped: ICHIDO_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let (_db, url) = common::create_pg_database(&url).await;
+    lost_commit_acknowledgement(Some(url)).await;
+}
+
+async fn lost_commit_acknowledgement(database_url: Option<String>) {
+    let h = Harness::start_with(vec![client("vpn", RadiusMode::Otp)], |c| {
+        c.database_url = database_url;
+    })
+    .await;
     let seed = h.user_with_hotp("alice", None, 6).await;
     let socket = socket().await;
 
