@@ -21,6 +21,10 @@ pub struct ChallengePolicy {
     /// At most this many challenges of one user per window.
     pub resend_max_per_window: i64,
     pub resend_window_seconds: i64,
+    /// Whether a code is sent only to a caller who gives the user's
+    /// password (the first factor). Off, anyone who knows a username can
+    /// make codes go out, and learns where to.
+    pub require_password: bool,
 }
 
 impl Default for ChallengePolicy {
@@ -32,6 +36,7 @@ impl Default for ChallengePolicy {
             resend_min_seconds: 30,
             resend_max_per_window: 5,
             resend_window_seconds: 900,
+            require_password: true,
         }
     }
 }
@@ -116,7 +121,45 @@ pub struct Consume {
 pub struct ResendStats {
     pub in_window: i64,
     pub oldest_in_window: Option<Timestamp>,
+    /// The newest challenge to one of the tokens asked about (not any of
+    /// the user's: the first code to a new token is not a resend).
     pub last: Option<Timestamp>,
+}
+
+/// The resend throttle of one user, checked by the store in the same
+/// transaction that stores the new challenge or link, so that concurrent
+/// requests cannot all pass it.
+#[derive(Clone, Debug)]
+pub struct ResendLimit {
+    pub user_id: i64,
+    /// The tokens this send goes to: `resend_min_seconds` apply to them.
+    pub tokens: Vec<i64>,
+    pub policy: ChallengePolicy,
+    pub now: Timestamp,
+}
+
+impl ResendLimit {
+    /// Where the window counted by `resend_max_per_window` starts.
+    pub fn since(&self) -> Timestamp {
+        self.now.plus_secs(-self.policy.resend_window_seconds)
+    }
+
+    /// When the next send is allowed, if not now.
+    pub fn retry_at(&self, stats: &ResendStats) -> Option<Timestamp> {
+        let p = &self.policy;
+        let too_soon = stats
+            .last
+            .map(|l| l.plus_secs(p.resend_min_seconds))
+            .filter(|&at| at > self.now);
+        let too_many = (stats.in_window >= p.resend_max_per_window)
+            .then(|| {
+                stats
+                    .oldest_in_window
+                    .map(|o| o.plus_secs(p.resend_window_seconds))
+            })
+            .flatten();
+        too_soon.into_iter().chain(too_many).max()
+    }
 }
 
 /// A transfer to sign with an OCRA token (RFC 6287 §7.4, signature).

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod notify;
+pub mod password;
 pub mod policy;
 pub mod recovery;
 pub mod reset;

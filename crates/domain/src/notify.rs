@@ -7,8 +7,9 @@ use std::pin::Pin;
 
 use crate::audit::Event;
 
-/// An email to send: both a plain-text and an HTML body.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An email to send: both a plain-text and an HTML body. Its texts may
+/// carry a code or a link, so `Debug` shows only the recipient.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Email {
     pub to: String,
     pub subject: String,
@@ -16,10 +17,59 @@ pub struct Email {
     pub html: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Sms {
     pub to: String,
     pub message: String,
+}
+
+impl std::fmt::Debug for Email {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Email")
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Sms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sms")
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A message a request produced, sent after the request is answered.
+#[derive(Clone, Debug)]
+pub enum Message {
+    Email(Email),
+    Sms(Sms),
+}
+
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    pub message: Message,
+    /// Appended to the audit log, its reason set to the delivery error's
+    /// code, when the message cannot be sent.
+    pub on_failure: Event,
+}
+
+/// Takes messages for sending later. `post` never waits for the network:
+/// whether and how fast a message leaves must not shape the answer of the
+/// request that produced it (one user's mail relay being slow would tell
+/// that user exists).
+pub trait Outbox: Send + Sync + 'static {
+    fn post(&self, out: Outgoing);
+}
+
+/// An outbox that sends nothing: for tools that produce no messages.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoOutbox;
+
+impl Outbox for NoOutbox {
+    fn post(&self, out: Outgoing) {
+        tracing::warn!(message = ?out.message, "no outbox: a message was dropped");
+    }
 }
 
 /// Why a message did not leave. The code names the channel for callers and

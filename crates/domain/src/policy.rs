@@ -17,6 +17,11 @@ pub struct Policy {
     /// Consecutive failures after which the user is locked.
     pub max_failures: i64,
     pub lockout_seconds: i64,
+    /// Failures counted on a token since its last accepted code after which
+    /// it is no longer tried, until a helpdesk unlocks the user. The user's
+    /// lock starts its count afresh after each lock; this one does not, so
+    /// it ends a slow guessing campaign that the timed lock only paces.
+    pub max_token_failures: i64,
     /// How long an enrolled token may stay pending before activation.
     pub pending_seconds: i64,
 }
@@ -30,6 +35,7 @@ impl Default for Policy {
             resync_window: 1000,
             max_failures: 10,
             lockout_seconds: 600,
+            max_token_failures: 50,
             pending_seconds: 600,
         }
     }

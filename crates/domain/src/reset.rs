@@ -7,7 +7,7 @@
 use std::future::Future;
 
 use crate::audit::Event;
-use crate::challenge::ResendStats;
+use crate::challenge::ResendLimit;
 use crate::clock::Timestamp;
 use crate::error::StoreError;
 use crate::token::{NewToken, Token};
@@ -101,17 +101,19 @@ pub struct CompleteReset {
 }
 
 pub trait ResetStore: Send + Sync {
-    /// Stores a request with its events.
-    fn create_reset(&self, r: &NewReset, evs: &[Event]) -> impl Future<Output = Result<()>> + Send;
+    /// Stores a request with its events, unless `limit` refuses it (checked
+    /// in the same transaction against the user's other requests): then
+    /// only `refused` is appended, and the answer is when to retry.
+    fn create_reset(
+        &self,
+        r: &NewReset,
+        evs: &[Event],
+        limit: &ResendLimit,
+        refused: &Event,
+    ) -> impl Future<Output = Result<Option<Timestamp>>> + Send;
     fn reset_by_id(&self, id: &str) -> impl Future<Output = Result<Option<Reset>>> + Send;
     fn reset_by_hash(&self, token_hash: &str)
     -> impl Future<Output = Result<Option<Reset>>> + Send;
-    /// Requests of the user created at or after `since`.
-    fn reset_stats(
-        &self,
-        user_id: i64,
-        since: Timestamp,
-    ) -> impl Future<Output = Result<ResendStats>> + Send;
     /// Approves an open, not yet approved request; false otherwise.
     fn approve_reset(
         &self,

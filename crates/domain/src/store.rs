@@ -5,7 +5,7 @@
 use std::future::Future;
 
 use crate::audit::{Event, Query, Record};
-use crate::challenge::{Challenge, Consume, NewChallenge, ResendStats};
+use crate::challenge::{Challenge, Consume, NewChallenge, ResendLimit, ResendStats};
 use crate::clock::Timestamp;
 use crate::error::StoreError;
 use crate::token::{NewToken, Token, TokenState};
@@ -33,6 +33,9 @@ pub struct Failure {
     /// Where the lock ends if this failure reaches `max_failures`.
     pub lock_until: Timestamp,
     pub now: Timestamp,
+    /// Challenges the failed answer was tried against: each loses an
+    /// attempt in the same transaction.
+    pub challenges: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,12 +187,17 @@ pub trait Store:
     fn audit_head(&self) -> impl Future<Output = Result<(i64, String)>> + Send;
 
     // Challenges (email, SMS, OCRA)
-    /// Stores the rows of one or more challenges with their events.
+    /// Stores the rows of one or more challenges with their events, unless
+    /// `limit` refuses them (checked in the same transaction, so concurrent
+    /// requests cannot all pass): then only `refused` is appended and the
+    /// answer is when the next send is allowed.
     fn create_challenges(
         &self,
         rows: &[NewChallenge],
         evs: &[Event],
-    ) -> impl Future<Output = Result<()>> + Send;
+        limit: Option<&ResendLimit>,
+        refused: &Event,
+    ) -> impl Future<Output = Result<Option<Timestamp>>> + Send;
     /// The rows of one challenge, whatever their state.
     fn challenge(&self, id: &str) -> impl Future<Output = Result<Vec<Challenge>>> + Send;
     /// The user's challenges still open at `now`, newest first.
@@ -208,10 +216,12 @@ pub trait Store:
     ) -> impl Future<Output = Result<bool>> + Send;
     /// Counts a wrong answer against these challenges.
     fn challenge_attempt(&self, ids: &[String]) -> impl Future<Output = Result<()>> + Send;
-    /// Sent codes of the user created at or after `since`.
+    /// Sent codes of the user created at or after `since`; `last` only
+    /// among those sent to `tokens`.
     fn resend_stats(
         &self,
         user_id: i64,
+        tokens: &[i64],
         since: Timestamp,
     ) -> impl Future<Output = Result<ResendStats>> + Send;
 

@@ -87,7 +87,10 @@ pub async fn open(
                 ichido_store::redact_url(&config.database_url())
             )
         })?;
-    let delivery = crate::delivery::ServerDelivery::new(config)?;
+    let delivery: Arc<dyn ichido_domain::notify::Delivery> =
+        Arc::new(crate::delivery::ServerDelivery::new(config)?);
+    let outbox = crate::delivery::outbox::QueuedOutbox::spawn(delivery.clone(), db.clone());
+    let passwords = crate::passwords::BlockingPasswords::new(config.password_threads);
     Ok(Ichido::new(
         db,
         Arc::new(keyring),
@@ -96,11 +99,13 @@ pub async fn open(
         settings,
     )
     .with_out_of_band(
-        Arc::new(delivery),
+        delivery,
+        Arc::new(outbox),
         config.challenge.clone(),
         config.templates.load()?,
     )
-    .with_reset(config.reset.clone()))
+    .with_reset(config.reset.clone())
+    .with_password_pool(Arc::new(passwords)))
 }
 
 pub fn load_keyring(config: &Config) -> anyhow::Result<Keyring> {

@@ -40,6 +40,9 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     pub http: HttpConfig,
     pub rate_limit: RateLimit,
+    /// Argon2id evaluations run at once, on threads of their own; 0 means
+    /// half the cores, so a flood of passwords leaves the rest to code checks.
+    pub password_threads: usize,
     pub policy: Policy,
     pub radius: RadiusConfig,
     pub smtp: crate::delivery::SmtpConfig,
@@ -68,7 +71,9 @@ pub struct HttpConfig {
     pub trusted_proxies: crate::http::forwarded::TrustedProxies,
 }
 
-/// Validation requests per client IP address.
+/// Requests per client IP address to the endpoints anyone with a validator
+/// key can call for any username: validation, challenges, reset requests
+/// (one bucket per address for all three).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimit {
@@ -102,6 +107,7 @@ impl Default for Config {
             trust_forwarded_for: false,
             http: HttpConfig::default(),
             rate_limit: RateLimit::default(),
+            password_threads: 0,
             policy: Policy::default(),
             radius: RadiusConfig::default(),
             smtp: Default::default(),

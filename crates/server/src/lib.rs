@@ -8,4 +8,5 @@ pub mod http;
 pub mod import;
 pub mod logging;
 pub mod metrics;
+pub mod passwords;
 pub mod radius;

@@ -1,4 +1,5 @@
-//! Prometheus metrics: validations by result and how long they took.
+//! Prometheus metrics: validations by result and how long they took, RADIUS
+//! counters, and the work each route's requests cause.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -16,8 +17,18 @@ pub struct ReasonLabel {
     pub reason: &'static str,
 }
 
+/// A kind of work one request caused, per route.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WorkLabel {
+    pub route: String,
+    pub work: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
+    /// Reads, writes and password evaluations per route: equal per request
+    /// for answers that must look alike (see `ichido_store::work`).
+    pub work: Family<WorkLabel, Counter>,
     pub validations: Family<ResultLabel, Counter>,
     pub validation_seconds: Histogram,
     pub rate_limited: Counter,
@@ -59,8 +70,15 @@ impl Default for Metrics {
             "RADIUS packets dropped unanswered, by reason",
             radius_dropped.clone(),
         );
+        let work = Family::<WorkLabel, Counter>::default();
+        registry.register(
+            "request_work",
+            "Work caused by requests, by route and kind (reads, writes, password_hashes)",
+            work.clone(),
+        );
         Metrics {
             registry,
+            work,
             validations,
             validation_seconds,
             rate_limited,
@@ -71,6 +89,21 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    pub fn record_work(&self, route: &str, w: ichido_store::work::Work) {
+        for (work, n) in [
+            ("reads", w.reads),
+            ("writes", w.writes),
+            ("password_hashes", w.password_hashes),
+        ] {
+            self.work
+                .get_or_create(&WorkLabel {
+                    route: route.to_owned(),
+                    work,
+                })
+                .inc_by(u64::from(n));
+        }
+    }
+
     pub fn encode(&self) -> String {
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {

@@ -1,11 +1,12 @@
 //! Challenges: stored with their events, consumed by one conditional UPDATE.
 
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
 
-use crate::{Db, backend_err};
+use crate::writer::Tx;
+use crate::{Backend, Db, backend_err};
 use ichido_domain::audit::Event;
-use ichido_domain::challenge::{Challenge, Consume, NewChallenge, ResendStats};
+use ichido_domain::challenge::{Challenge, Consume, NewChallenge, ResendLimit, ResendStats};
 use ichido_domain::store::Result;
 use ichido_domain::{StoreError, Timestamp};
 
@@ -32,10 +33,26 @@ fn row(r: &AnyRow) -> std::result::Result<Challenge, StoreError> {
     })
 }
 
-pub(crate) async fn create(db: &Db, rows: &[NewChallenge], evs: &[Event]) -> Result<()> {
-    let (rows, evs) = (rows.to_vec(), evs.to_vec());
+pub(crate) async fn create(
+    db: &Db,
+    rows: &[NewChallenge],
+    evs: &[Event],
+    limit: Option<&ResendLimit>,
+    refused: &Event,
+) -> Result<Option<Timestamp>> {
+    let (rows, evs, limit, refused) =
+        (rows.to_vec(), evs.to_vec(), limit.cloned(), refused.clone());
+    let backend = db.backend();
     db.write(move |c| {
         Box::pin(async move {
+            if let Some(limit) = &limit {
+                lock_user(c, backend, limit.user_id).await?;
+                let stats = resend_stats_on(c.conn(), limit.user_id, &limit.tokens, limit.since()).await?;
+                if let Some(retry_at) = limit.retry_at(&stats) {
+                    crate::audit::append(c, &refused).await?;
+                    return Ok(Some(retry_at));
+                }
+            }
             for r in rows {
                 sqlx::query(
                     "INSERT INTO challenges (id, token_id, user_id, code_hash, created_at, expires_at, attempts, \
@@ -57,10 +74,23 @@ pub(crate) async fn create(db: &Db, rows: &[NewChallenge], evs: &[Event]) -> Res
             for ev in &evs {
                 crate::audit::append(c, ev).await?;
             }
-            Ok(())
+            Ok(None)
         })
     })
     .await
+}
+
+/// Takes the user's row lock on PostgreSQL, so that two nodes checking one
+/// user's throttle queue on each other. (SQLite has one writer already.)
+pub(crate) async fn lock_user(c: &mut Tx, backend: Backend, user_id: i64) -> Result<()> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            .bind(user_id)
+            .fetch_optional(c.conn())
+            .await
+            .map_err(backend_err)?;
+    }
+    Ok(())
 }
 
 pub(crate) async fn by_id(db: &Db, id: &str) -> Result<Vec<Challenge>> {
@@ -166,26 +196,55 @@ pub(crate) async fn attempt(db: &Db, ids: &[String]) -> Result<()> {
 }
 
 /// Only sent codes count: an OCRA question costs nothing to ask.
-pub(crate) async fn resend_stats(db: &Db, user_id: i64, since: Timestamp) -> Result<ResendStats> {
-    let r = sqlx::query(
-        "SELECT COUNT(DISTINCT id) AS n, MIN(created_at) AS oldest, MAX(created_at) AS last FROM challenges \
-         WHERE user_id = $1 AND created_at >= $2 AND code_hash IS NOT NULL",
-    )
-    .bind(user_id)
-    .bind(since.0)
-    .fetch_one(db.reader())
-    .await
-    .map_err(backend_err)?;
+pub(crate) async fn resend_stats(
+    db: &Db,
+    user_id: i64,
+    tokens: &[i64],
+    since: Timestamp,
+) -> Result<ResendStats> {
+    resend_stats_on(db.reader(), user_id, tokens, since).await
+}
+
+async fn resend_stats_on<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    user_id: i64,
+    tokens: &[i64],
+    since: Timestamp,
+) -> Result<ResendStats> {
+    // Ids are numbers from this database, written into the text as such.
+    let of_tokens = if tokens.is_empty() {
+        "NULL".to_owned()
+    } else {
+        let ids: Vec<String> = tokens.iter().map(i64::to_string).collect();
+        format!(
+            "CASE WHEN token_id IN ({}) THEN created_at END",
+            ids.join(", ")
+        )
+    };
+    let sql = format!(
+        "SELECT COUNT(DISTINCT id) AS n, MIN(created_at) AS oldest, MAX({of_tokens}) AS last \
+         FROM challenges WHERE user_id = $1 AND created_at >= $2 AND code_hash IS NOT NULL"
+    );
+    let r = sqlx::query(&sql)
+        .bind(user_id)
+        .bind(since.0)
+        .fetch_one(e)
+        .await
+        .map_err(backend_err)?;
+    stats(&r)
+}
+
+/// Reads `n`, `oldest` and `last` of a stats query.
+pub(crate) fn stats(r: &AnyRow) -> Result<ResendStats> {
+    let ts = |c: &str| -> Result<Option<Timestamp>> {
+        Ok(r.try_get::<Option<i64>, _>(c)
+            .map_err(backend_err)?
+            .map(Timestamp))
+    };
     Ok(ResendStats {
         in_window: r.try_get("n").map_err(backend_err)?,
-        oldest_in_window: r
-            .try_get::<Option<i64>, _>("oldest")
-            .map_err(backend_err)?
-            .map(Timestamp),
-        last: r
-            .try_get::<Option<i64>, _>("last")
-            .map_err(backend_err)?
-            .map(Timestamp),
+        oldest_in_window: ts("oldest")?,
+        last: ts("last")?,
     })
 }
 

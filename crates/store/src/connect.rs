@@ -133,6 +133,7 @@ impl Db {
     }
 
     pub(crate) fn reader(&self) -> &AnyPool {
+        crate::work::count(|w| w.reads += 1);
         &self.read
     }
 

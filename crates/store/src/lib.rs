@@ -21,6 +21,7 @@ mod tokens;
 mod two_step;
 mod users;
 mod validation;
+pub mod work;
 mod writer;
 
 pub use connect::{Backend, Durability, redact_url};

@@ -8,7 +8,9 @@ use sqlx::any::AnyRow;
 use crate::recovery::{insert_token, replace_codes_in};
 use crate::{Db, backend_err};
 use ichido_domain::audit::Event;
-use ichido_domain::challenge::ResendStats;
+use ichido_domain::challenge::ResendLimit;
+
+use crate::challenges::{lock_user, stats};
 use ichido_domain::recovery::CodeKind;
 use ichido_domain::reset::{CompleteReset, NewReset, Reset, ResetStore, Result};
 use ichido_domain::token::Token;
@@ -44,10 +46,31 @@ impl Db {
 }
 
 impl ResetStore for Db {
-    async fn create_reset(&self, r: &NewReset, evs: &[Event]) -> Result<()> {
-        let (r, evs) = (r.clone(), evs.to_vec());
+    async fn create_reset(
+        &self,
+        r: &NewReset,
+        evs: &[Event],
+        limit: &ResendLimit,
+        refused: &Event,
+    ) -> Result<Option<Timestamp>> {
+        let (r, evs, limit, refused) = (r.clone(), evs.to_vec(), limit.clone(), refused.clone());
+        let backend = self.backend();
         self.write(move |c| {
             Box::pin(async move {
+                lock_user(c, backend, limit.user_id).await?;
+                let row = sqlx::query(
+                    "SELECT COUNT(*) AS n, MIN(created_at) AS oldest, MAX(created_at) AS last \
+                     FROM reset_requests WHERE user_id = $1 AND created_at >= $2",
+                )
+                .bind(limit.user_id)
+                .bind(limit.since().0)
+                .fetch_one(c.conn())
+                .await
+                .map_err(backend_err)?;
+                if let Some(retry_at) = limit.retry_at(&stats(&row)?) {
+                    crate::audit::append(c, &refused).await?;
+                    return Ok(Some(retry_at));
+                }
                 sqlx::query(
                     "INSERT INTO reset_requests (id, user_id, token_hash, created_at, expires_at) \
                      VALUES ($1, $2, $3, $4, $5)",
@@ -63,7 +86,7 @@ impl ResetStore for Db {
                 for ev in &evs {
                     crate::audit::append(c, ev).await?;
                 }
-                Ok(())
+                Ok(None)
             })
         })
         .await
@@ -75,28 +98,6 @@ impl ResetStore for Db {
 
     async fn reset_by_hash(&self, token_hash: &str) -> Result<Option<Reset>> {
         self.reset_where("token_hash", token_hash).await
-    }
-
-    async fn reset_stats(&self, user_id: i64, since: Timestamp) -> Result<ResendStats> {
-        let r = sqlx::query(
-            "SELECT COUNT(*) AS n, MIN(created_at) AS oldest, MAX(created_at) AS last \
-             FROM reset_requests WHERE user_id = $1 AND created_at >= $2",
-        )
-        .bind(user_id)
-        .bind(since.0)
-        .fetch_one(self.reader())
-        .await
-        .map_err(backend_err)?;
-        let ts = |c: &str| -> Result<Option<Timestamp>> {
-            Ok(r.try_get::<Option<i64>, _>(c)
-                .map_err(backend_err)?
-                .map(Timestamp))
-        };
-        Ok(ResendStats {
-            in_window: r.try_get("n").map_err(backend_err)?,
-            oldest_in_window: ts("oldest")?,
-            last: ts("last")?,
-        })
     }
 
     async fn approve_reset(&self, id: &str, now: Timestamp, ev: &Event) -> Result<bool> {

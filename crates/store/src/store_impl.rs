@@ -5,7 +5,7 @@ use ichido_domain::token::{NewToken, Token, TokenState};
 use ichido_domain::user::{ApiKey, NewUser, Role, User, UserPatch};
 
 use crate::{Db, api_keys, audit, backend_err, challenges, tokens, users, validation};
-use ichido_domain::challenge::{Challenge, Consume, NewChallenge, ResendStats};
+use ichido_domain::challenge::{Challenge, Consume, NewChallenge, ResendLimit, ResendStats};
 
 impl Store for Db {
     async fn create_user(&self, user: &NewUser, now: Timestamp, ev: &Event) -> Result<User> {
@@ -119,8 +119,14 @@ impl Store for Db {
         audit::head(self.reader()).await
     }
 
-    async fn create_challenges(&self, rows: &[NewChallenge], evs: &[Event]) -> Result<()> {
-        challenges::create(self, rows, evs).await
+    async fn create_challenges(
+        &self,
+        rows: &[NewChallenge],
+        evs: &[Event],
+        limit: Option<&ResendLimit>,
+        refused: &Event,
+    ) -> Result<Option<Timestamp>> {
+        challenges::create(self, rows, evs, limit, refused).await
     }
     async fn challenge(&self, id: &str) -> Result<Vec<Challenge>> {
         challenges::by_id(self, id).await
@@ -134,8 +140,13 @@ impl Store for Db {
     async fn challenge_attempt(&self, ids: &[String]) -> Result<()> {
         challenges::attempt(self, ids).await
     }
-    async fn resend_stats(&self, user_id: i64, since: Timestamp) -> Result<ResendStats> {
-        challenges::resend_stats(self, user_id, since).await
+    async fn resend_stats(
+        &self,
+        user_id: i64,
+        tokens: &[i64],
+        since: Timestamp,
+    ) -> Result<ResendStats> {
+        challenges::resend_stats(self, user_id, tokens, since).await
     }
 
     async fn notice_cursor(&self) -> Result<i64> {

@@ -162,6 +162,12 @@ pub(crate) async fn unlock(db: &Db, id: i64, now: Timestamp, ev: &Event) -> Resu
             if r.rows_affected() != 1 {
                 return Err(StoreError::NotFound);
             }
+            // Tokens no longer tried for their own failures work again too.
+            sqlx::query("UPDATE tokens SET failed_count = 0 WHERE user_id = $1 AND failed_count <> 0")
+                .bind(id)
+                .execute(c.conn())
+                .await
+                .map_err(backend_err)?;
             crate::audit::append(c, &ev).await
         })
     })

@@ -123,6 +123,17 @@ pub(crate) async fn record_failure(db: &Db, f: &Failure, ev: &Event) -> Result<F
                     .await
                     .map_err(backend_err)?;
                 tx.head = link.head;
+                for id in &f.challenges {
+                    sqlx::query(
+                        "UPDATE challenges SET attempts = attempts + 1 \
+                         WHERE id = $1 AND user_id = $2 AND used_at IS NULL",
+                    )
+                    .bind(id)
+                    .bind(f.user_id)
+                    .execute(tx.conn())
+                    .await
+                    .map_err(backend_err)?;
+                }
                 // The user was deleted meanwhile: nothing to count, still audited.
                 let Some(row) = rows.first() else {
                     return Ok(FailureOutcome {

@@ -102,6 +102,7 @@ impl Writer {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut Tx) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
+        crate::work::count(|w| w.writes += 1);
         let (tx, rx) = oneshot::channel::<Result<T>>();
         let run: Run = Box::new(move |conn| {
             Box::pin(async move {

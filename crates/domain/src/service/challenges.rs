@@ -8,19 +8,20 @@
 //! still works); OCRA answers always need their challenge id, since the
 //! question is part of what was signed.
 
-use ichido_crypto::password;
 use ichido_otp::Secret;
 use ichido_otp::ocra::{self, DataInput, Suite};
 
+use super::subject::Subject;
 use super::{Ichido, Outcome};
 use crate::audit::{Context, Event};
 use crate::challenge::{
-    Challenge, Consume, NewChallenge, Transaction, mask_email, mask_phone, transaction_question,
+    Challenge, Consume, NewChallenge, ResendLimit, Transaction, mask_email, mask_phone,
+    transaction_question,
 };
 use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::ids::Serial;
-use crate::notify::{DeliveryError, Email, Sms, render, render_html};
+use crate::notify::{DeliveryError, Email, Message, Outgoing, Sms, render, render_html};
 use crate::store::{Failure, Store};
 use crate::token::{Token, TokenKind, TokenState};
 use crate::user::User;
@@ -67,7 +68,8 @@ pub enum ChallengeError {
     /// Asked again too soon; the next challenge is allowed at `retry_at`.
     #[error("too many challenges; the next is allowed later")]
     Throttled { retry_at: Timestamp },
-    /// No message could be sent; nothing was stored but the audit event.
+    /// An enrolment's first code could not be sent; nothing was stored but
+    /// the audit event.
     #[error("the code could not be sent: {0}")]
     Delivery(DeliveryError),
     #[error(transparent)]
@@ -88,9 +90,12 @@ struct Prepared {
 }
 
 impl<S: Store> Ichido<S> {
-    /// `POST /v1/challenges`. An unknown user, a wrong password, a locked
-    /// user and a user without such tokens all get an empty answer with a
-    /// made-up id, so the answer says nothing about the account.
+    /// `POST /v1/challenges`. What the caller learns: without the user's
+    /// password (where policy requires it) nothing but a 422, the same for
+    /// every username; with a wrong password, for an unknown or locked user
+    /// or one without such tokens, an empty answer with a made-up id; with
+    /// the right password, where the codes go (masked) or a throttle's 429.
+    /// The codes leave through the outbox after the answer.
     pub async fn create_challenge(
         &self,
         ctx: &Context,
@@ -106,13 +111,19 @@ impl<S: Store> Ichido<S> {
                 .into());
             }
         }
-        let now = self.clock.now();
         let policy = self.challenge_policy().clone();
+        if policy.require_password && req.password.is_none() {
+            return Err(Error::invalid(
+                "password_required",
+                "a code is sent only with the user's password",
+            )
+            .into());
+        }
+        let now = self.clock.now();
         let id = ichido_crypto::random::token(16);
-        let expires_at = now.plus_secs(policy.lifetime_seconds);
-        let empty = Issued {
+        let mut issued = Issued {
             challenge_id: id.clone(),
-            expires_at,
+            expires_at: now.plus_secs(policy.lifetime_seconds),
             channels: Vec::new(),
             ocra: Vec::new(),
         };
@@ -122,134 +133,139 @@ impl<S: Store> Ichido<S> {
                 .reason(reason)
         };
 
-        let Some(user) = self.store.user_by_name(&req.username).await? else {
-            if let Some(pw) = &req.password {
-                password::dummy_verify(pw, self.settings.password_cost);
+        let subject = self
+            .subject(&req.username, req.password.as_deref(), now)
+            .await?;
+        let tokens = self.challenge_tokens(&subject, &req, now).await?;
+        let Some(user) = subject.ready().filter(|_| !tokens.is_empty()) else {
+            let refused = event("reject", "no_challenge_token");
+            match subject.ready() {
+                // The right password: nothing to count against the user.
+                Some(_) => self.store.append_audit(&refused).await?,
+                None => {
+                    self.refuse(&subject, refused, "no_challenge_token", Vec::new(), now)
+                        .await?
+                }
             }
-            self.store
-                .append_audit(&event("reject", "unknown_user"))
-                .await?;
-            return Ok(empty);
+            return Ok(issued);
         };
-        if user.is_locked(now) {
-            self.store.append_audit(&event("reject", "locked")).await?;
-            return Ok(empty);
-        }
-        if let Some(pw) = &req.password {
-            let ok = user
-                .password_hash
-                .as_deref()
-                .is_some_and(|h| password::verify(pw, h));
-            if !ok {
-                self.store
-                    .record_failure(
-                        &self.failure(&user, now),
-                        &event("reject", "wrong_password"),
-                    )
-                    .await?;
-                return Ok(empty);
-            }
-        }
-
-        let tokens = self.challenge_tokens(&user, &req).await?;
-        if tokens.is_empty() {
-            self.store
-                .append_audit(&event("reject", "no_challenge_token"))
-                .await?;
-            return Ok(empty);
-        }
-        if tokens.iter().any(|t| t.params.kind.is_out_of_band()) {
-            self.check_resend(&user, now, &event).await?;
-        }
 
         let mut prepared = Vec::new();
         for t in tokens {
-            prepared.push(self.prepare(&id, &user, t, now, &req)?);
+            prepared.push(self.prepare(&id, user, t, now, &req)?);
         }
-        self.send_and_store(ctx, &user, prepared, now).await?;
-        let rows = self.store.challenge(&id).await?;
-        let mut issued = empty;
-        for r in rows {
-            let Some(t) = self.token_of(user.id, r.token_id).await? else {
-                continue;
-            };
-            match (t.params.kind, &r.question) {
-                (TokenKind::Ocra, Some(q)) => issued.ocra.push(OcraQuestion {
-                    serial: t.serial.clone(),
+        let sent_to: Vec<i64> = prepared
+            .iter()
+            .filter(|p| p.code.is_some())
+            .map(|p| p.token.id)
+            .collect();
+        let limit = (!sent_to.is_empty()).then(|| ResendLimit {
+            user_id: user.id,
+            tokens: sent_to,
+            policy: policy.clone(),
+            now,
+        });
+        let rows: Vec<NewChallenge> = prepared.iter().map(|p| p.row.clone()).collect();
+        let events: Vec<Event> = prepared
+            .iter()
+            .map(|p| event("success", p.token.params.kind.as_str()).serial(p.token.serial.as_str()))
+            .collect();
+        let refused = event("reject", "throttled");
+        if let Some(retry_at) = self
+            .store
+            .create_challenges(&rows, &events, limit.as_ref(), &refused)
+            .await?
+        {
+            return Err(ChallengeError::Throttled { retry_at });
+        }
+        for p in prepared {
+            let t = p.token;
+            match (&p.code, &p.row.question) {
+                (Some(code), _) => {
+                    let on_failure = Event::new(ctx, now, "challenge.send", "failure")
+                        .user(user.username.as_str())
+                        .serial(t.serial.as_str());
+                    self.outbox().post(Outgoing {
+                        message: self.code_message(user, &t, code),
+                        on_failure,
+                    });
+                    issued.channels.push(Channel {
+                        kind: t.params.kind,
+                        to: mask(t.params.kind, t.address.as_deref().unwrap_or_default()),
+                        serial: t.serial,
+                    });
+                }
+                (None, Some(q)) => issued.ocra.push(OcraQuestion {
                     suite: t.ocra_suite.clone().unwrap_or_default(),
+                    serial: t.serial,
                     question: q.clone(),
                 }),
-                (kind, _) => issued.channels.push(Channel {
-                    kind,
-                    serial: t.serial.clone(),
-                    to: mask(kind, t.address.as_deref().unwrap_or_default()),
-                }),
+                (None, None) => {}
             }
         }
         Ok(issued)
     }
 
-    /// The tokens a challenge goes to.
+    /// The tokens a challenge goes to. A named token is read whoever the
+    /// subject is (the same read for all), and may also be one still
+    /// pending: its activation code.
     async fn challenge_tokens(
         &self,
-        user: &User,
+        subject: &Subject,
         req: &ChallengeRequest,
+        now: Timestamp,
     ) -> Result<Vec<Token>, Error> {
         let wanted = |t: &Token| {
             let kind_ok = match &req.transaction {
                 Some(_) => t.params.kind == TokenKind::Ocra,
                 None => !t.params.kind.is_oath(),
             };
-            kind_ok && t.user_id == Some(user.id)
+            kind_ok && t.user_id == Some(subject.id())
         };
         Ok(match &req.serial {
-            // A named token may also be one still pending: its activation code.
             Some(serial) => self
                 .store
                 .token_by_serial(serial)
                 .await?
                 .filter(|t| {
                     wanted(t)
-                        && (t.state == TokenState::Active
+                        && (t.state == TokenState::Active && t.valid_at(now)
                             || t.state == TokenState::Pending
-                                && t.pending_until.is_none_or(|u| u > self.clock.now()))
+                                && t.pending_until.is_none_or(|u| u > now))
                 })
                 .into_iter()
                 .collect(),
-            None => self
-                .store
-                .active_tokens(user.id)
-                .await?
-                .into_iter()
-                .filter(|t| wanted(t) && t.valid_at(self.clock.now()))
+            None => subject
+                .tokens
+                .iter()
+                .filter(|t| wanted(t))
+                .cloned()
                 .collect(),
         })
     }
 
-    /// One per `resend_min_seconds`, `resend_max_per_window` per window.
+    /// One per `resend_min_seconds` to the same tokens,
+    /// `resend_max_per_window` per window. For enrolment, an administrator's
+    /// act, read then checked: the request-facing paths check it inside the
+    /// write instead (see `Store::create_challenges`).
     pub(super) async fn check_resend(
         &self,
         user: &User,
+        tokens: &[i64],
         now: Timestamp,
         event: &impl Fn(&str, &str) -> Event,
     ) -> Result<(), ChallengeError> {
-        let p = self.challenge_policy();
+        let limit = ResendLimit {
+            user_id: user.id,
+            tokens: tokens.to_vec(),
+            policy: self.challenge_policy().clone(),
+            now,
+        };
         let stats = self
             .store
-            .resend_stats(user.id, now.plus_secs(-p.resend_window_seconds))
+            .resend_stats(user.id, tokens, limit.since())
             .await?;
-        let too_soon = stats
-            .last
-            .map(|l| l.plus_secs(p.resend_min_seconds))
-            .filter(|&at| at > now);
-        let too_many = (stats.in_window >= p.resend_max_per_window)
-            .then(|| {
-                stats
-                    .oldest_in_window
-                    .map(|o| o.plus_secs(p.resend_window_seconds))
-            })
-            .flatten();
-        if let Some(retry_at) = too_soon.into_iter().chain(too_many).max() {
+        if let Some(retry_at) = limit.retry_at(&stats) {
             self.store
                 .append_audit(&event("reject", "throttled"))
                 .await?;
@@ -306,61 +322,8 @@ impl<S: Store> Ichido<S> {
             .hash_hex(format!("{challenge_id}:{code}").as_bytes())
     }
 
-    /// Sends each code; stores the challenges whose message left, with one
-    /// `challenge.create` event each, and audits each failed send. When no
-    /// message left at all, the caller gets the delivery error.
-    async fn send_and_store(
-        &self,
-        ctx: &Context,
-        user: &User,
-        prepared: Vec<Prepared>,
-        now: Timestamp,
-    ) -> Result<(), ChallengeError> {
-        let mut rows = Vec::new();
-        let mut events = Vec::new();
-        let mut failures = Vec::new();
-        for p in prepared {
-            let base = |result: &str, reason: &str| {
-                Event::new(ctx, now, "challenge.create", result)
-                    .user(user.username.as_str())
-                    .serial(p.token.serial.as_str())
-                    .reason(reason)
-            };
-            if let Some(code) = &p.code
-                && let Err(e) = self.send_code(user, &p.token, code).await
-            {
-                tracing::warn!(serial = %p.token.serial, error = %e, "a challenge code could not be sent");
-                let ev = Event::new(ctx, now, "challenge.send", "failure")
-                    .user(user.username.as_str())
-                    .serial(p.token.serial.as_str())
-                    .reason(e.code);
-                failures.push((ev, e));
-                continue;
-            }
-            events.push(base("success", p.token.params.kind.as_str()));
-            rows.push(p.row);
-        }
-        let (fail_events, errors): (Vec<Event>, Vec<DeliveryError>) = failures.into_iter().unzip();
-        if rows.is_empty() {
-            for ev in &fail_events {
-                self.store.append_audit(ev).await?;
-            }
-            return Err(match errors.into_iter().next() {
-                Some(e) => ChallengeError::Delivery(e),
-                None => Error::invalid("no_challenge_token", "nothing to challenge").into(),
-            });
-        }
-        events.extend(fail_events);
-        self.store.create_challenges(&rows, &events).await?;
-        Ok(())
-    }
-
-    pub(super) async fn send_code(
-        &self,
-        user: &User,
-        token: &Token,
-        code: &str,
-    ) -> Result<(), DeliveryError> {
+    /// The email or SMS that carries `code` to `token`'s address.
+    pub(super) fn code_message(&self, user: &User, token: &Token, code: &str) -> Message {
         let p = self.challenge_policy();
         let t = self.templates();
         let minutes = (p.lifetime_seconds / 60).max(1).to_string();
@@ -376,32 +339,31 @@ impl<S: Store> Ichido<S> {
         ];
         let to = token.address.clone().unwrap_or_default();
         match token.params.kind {
-            TokenKind::Email => {
-                let email = Email {
-                    to,
-                    subject: render(&t.code_subject, &values),
-                    text: render(&t.code_text, &values),
-                    html: render_html(&t.code_html, &values),
-                };
-                self.delivery().send_email(&email).await
-            }
-            _ => {
-                let sms = Sms {
-                    to,
-                    message: render(&t.code_sms, &values),
-                };
-                self.delivery().send_sms(&sms).await
-            }
+            TokenKind::Email => Message::Email(Email {
+                to,
+                subject: render(&t.code_subject, &values),
+                text: render(&t.code_text, &values),
+                html: render_html(&t.code_html, &values),
+            }),
+            _ => Message::Sms(Sms {
+                to,
+                message: render(&t.code_sms, &values),
+            }),
         }
     }
 
-    async fn token_of(&self, user_id: i64, token_id: i64) -> Result<Option<Token>, Error> {
-        Ok(self
-            .store
-            .tokens_of_user(user_id)
-            .await?
-            .into_iter()
-            .find(|t| t.id == token_id))
+    /// Sends a code now, waiting for the relay: only for enrolment, where
+    /// the administrator is told at once that an address does not work.
+    pub(super) async fn send_code(
+        &self,
+        user: &User,
+        token: &Token,
+        code: &str,
+    ) -> Result<(), DeliveryError> {
+        match self.code_message(user, token, code) {
+            Message::Email(email) => self.delivery().send_email(&email).await,
+            Message::Sms(sms) => self.delivery().send_sms(&sms).await,
+        }
     }
 
     pub(super) fn failure(&self, user: &User, now: Timestamp) -> Failure {
@@ -410,10 +372,13 @@ impl<S: Store> Ichido<S> {
             max_failures: self.policy.max_failures,
             lock_until: now.plus_secs(self.policy.lockout_seconds),
             now,
+            challenges: Vec::new(),
         }
     }
 
-    /// `POST /v1/validate` with a `challenge_id`: only that challenge counts.
+    /// `POST /v1/validate` with a `challenge_id`: only that challenge
+    /// counts. The same prologue and ending as `validate`; the challenge is
+    /// read whoever the subject is, and kept only when it is theirs.
     pub async fn validate_challenge(
         &self,
         ctx: &Context,
@@ -425,45 +390,50 @@ impl<S: Store> Ichido<S> {
     ) -> Result<Outcome, Error> {
         let now = self.clock.now();
         let event = |result: &str| Event::new(ctx, now, "validate", result).user(username);
-        let Some(user) = self.user_to_validate(&event("reject")).await? else {
-            return Ok(Outcome::Reject);
-        };
-        let fail = |reason: &'static str| self.reject(&user, event("reject").reason(reason), now);
-        if !super::validation::password_matches(&user, pw) {
-            return fail("wrong_password").await;
-        }
+        let subject = self.subject(username, pw, now).await?;
         let rows: Vec<Challenge> = self
             .store
             .challenge(challenge_id)
             .await?
             .into_iter()
-            .filter(|r| r.user_id == user.id)
+            .filter(|r| r.user_id == subject.id())
             .collect();
-        let Some(first) = rows.first() else {
-            return fail("challenge_unknown").await;
+        let refuse = |reason: &'static str, tried: bool| {
+            let tried = if tried {
+                vec![challenge_id.to_owned()]
+            } else {
+                Vec::new()
+            };
+            self.refuse(&subject, event("reject"), reason, tried, now)
         };
-        if first.used_at.is_some() {
-            return fail("challenge_used").await;
-        }
-        if first.expires_at <= now {
-            return fail("challenge_expired").await;
-        }
-        if first.attempts >= first.max_attempts {
-            return fail("challenge_exhausted").await;
+        let Some(first) = rows.first() else {
+            refuse("challenge_unknown", false).await?;
+            return Ok(Outcome::Reject);
+        };
+        let closed = if first.used_at.is_some() {
+            Some("challenge_used")
+        } else if first.expires_at <= now {
+            Some("challenge_expired")
+        } else if first.attempts >= first.max_attempts {
+            Some("challenge_exhausted")
+        } else {
+            None
+        };
+        if let Some(reason) = closed {
+            refuse(reason, false).await?;
+            return Ok(Outcome::Reject);
         }
         if let (Some(tx), Some(stored)) = (tx, &first.transaction)
             && tx.canonical() != *stored
         {
-            self.store
-                .challenge_attempt(&[challenge_id.to_owned()])
-                .await?;
-            return fail("transaction_mismatch").await;
+            refuse("transaction_mismatch", true).await?;
+            return Ok(Outcome::Reject);
         }
         for r in &rows {
-            let Some(t) = self.token_of(user.id, r.token_id).await? else {
+            let Some(t) = subject.tokens.iter().find(|t| t.id == r.token_id) else {
                 continue;
             };
-            let Some(counter) = self.answer_matches(r, &t, code, tx, now)? else {
+            let Some(counter) = self.answer_matches(r, t, code, tx, now)? else {
                 continue;
             };
             let mut evs = vec![
@@ -481,72 +451,70 @@ impl<S: Store> Ichido<S> {
             }
             let c = Consume {
                 challenge_id: r.id.clone(),
-                user_id: user.id,
+                user_id: subject.id(),
                 token_id: t.id,
                 counter,
                 activate: false,
                 now,
             };
             if self.store.consume_challenge(&c, &evs).await? {
-                return Ok(Outcome::Accept { serial: t.serial });
+                return Ok(Outcome::Accept {
+                    serial: t.serial.clone(),
+                });
             }
-            return fail("challenge_used").await;
+            refuse("challenge_used", false).await?;
+            return Ok(Outcome::Reject);
         }
-        self.store
-            .challenge_attempt(&[challenge_id.to_owned()])
-            .await?;
-        fail("challenge_wrong_code").await
+        refuse("challenge_wrong_code", true).await?;
+        Ok(Outcome::Reject)
     }
 
-    /// Without a challenge id: does the code answer one of the user's open
-    /// email or SMS challenges? On no match every such challenge loses an
-    /// attempt; the caller then records the one failure as usual.
+    /// Without a challenge id: does the code answer one of the subject's
+    /// open email or SMS challenges? Read for every subject. On no match,
+    /// the ids of those challenges, for the failure to count against.
     pub(super) async fn accept_open_challenge(
         &self,
         ctx: &Context,
-        user: &User,
+        subject: &Subject,
         code: &str,
         now: Timestamp,
-    ) -> Result<Option<Outcome>, Error> {
+    ) -> Result<Result<Outcome, Vec<String>>, Error> {
         let open: Vec<Challenge> = self
             .store
-            .open_challenges(user.id, now)
+            .open_challenges(subject.id(), now)
             .await?
             .into_iter()
             .filter(|c| c.code_hash.is_some())
             .collect();
-        if open.is_empty() {
-            return Ok(None);
-        }
         for r in &open {
-            let Some(t) = self.token_of(user.id, r.token_id).await? else {
+            let Some(t) = subject.tokens.iter().find(|t| t.id == r.token_id) else {
                 continue;
             };
-            if t.state != TokenState::Active
-                || self.answer_matches(r, &t, code, None, now)?.is_none()
-            {
+            if self.answer_matches(r, t, code, None, now)?.is_none() {
                 continue;
             }
+            let username = subject.ready().map(|u| u.username.as_str());
             let ev = Event::new(ctx, now, "validate", "accept")
-                .user(user.username.as_str())
+                .user(username.unwrap_or_default())
                 .serial(t.serial.as_str())
                 .reason("challenge");
             let c = Consume {
                 challenge_id: r.id.clone(),
-                user_id: user.id,
+                user_id: subject.id(),
                 token_id: t.id,
                 counter: None,
                 activate: false,
                 now,
             };
             if self.store.consume_challenge(&c, &[ev]).await? {
-                return Ok(Some(Outcome::Accept { serial: t.serial }));
+                return Ok(Ok(Outcome::Accept {
+                    serial: t.serial.clone(),
+                }));
             }
         }
         let mut ids: Vec<String> = open.into_iter().map(|c| c.id).collect();
         ids.dedup();
-        self.store.challenge_attempt(&ids).await?;
-        Ok(None)
+        Ok(Err(ids))
     }
 
     /// Activation of an email, SMS or OCRA token: the code answers the

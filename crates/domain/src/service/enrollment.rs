@@ -58,7 +58,7 @@ impl<S: Store> Ichido<S> {
                 .user(username)
                 .reason(reason)
         };
-        self.check_resend(&user, now, &event).await?;
+        self.check_resend(&user, &[], now, &event).await?;
 
         let policy = self.challenge_policy().clone();
         let serial = Serial::generate(kind.as_str());
@@ -113,7 +113,10 @@ impl<S: Store> Ichido<S> {
             .user(username)
             .serial(serial.as_str())
             .reason(kind.as_str());
-        self.store.create_challenges(&[row], &[ev]).await?;
+        let refused = event("reject", "throttled");
+        self.store
+            .create_challenges(&[row], &[ev], None, &refused)
+            .await?;
         Ok(Enrolled {
             token,
             secret: String::new(),

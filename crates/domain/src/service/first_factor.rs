@@ -3,13 +3,14 @@
 //! that PAP-only gateways send. Both count failures toward the same lockout
 //! as `validate`.
 
-use ichido_crypto::password;
+use ichido_otp::Code;
 
 use super::Ichido;
 use super::Outcome;
+use super::subject::NO_USER;
 use crate::audit::{Context, Event};
 use crate::error::Error;
-use crate::store::{Failure, Store};
+use crate::store::Store;
 
 /// Digit lengths a code may have (RFC 4226 §5.3: 6 to 8 in practice).
 const CODE_LENGTHS: [usize; 3] = [6, 7, 8];
@@ -19,7 +20,8 @@ impl<S: Store> Ichido<S> {
     /// A wrong password counts toward lockout exactly as a wrong code does; a
     /// right one resets nothing, so knowing the password does not buy more
     /// guesses at the code. Unknown users, users without a password and
-    /// locked users cost the same Argon2 evaluation and get the same `false`.
+    /// locked users cost the same reads and Argon2 evaluation (the common
+    /// prologue) and get the same `false`.
     pub async fn check_password(
         &self,
         ctx: &Context,
@@ -27,49 +29,26 @@ impl<S: Store> Ichido<S> {
         pw: &str,
     ) -> Result<bool, Error> {
         let now = self.clock.now();
-        let event = |result: &str, reason: &str| {
-            Event::new(ctx, now, "radius.password", result)
-                .user(username)
-                .reason(reason)
-        };
-
-        let Some(user) = self.store.user_by_name(username).await? else {
-            password::dummy_verify(pw, self.settings.password_cost);
+        let event = |result: &str| Event::new(ctx, now, "radius.password", result).user(username);
+        let subject = self.subject(username, Some(pw), now).await?;
+        if subject.ready().is_some() {
             self.store
-                .append_audit(&event("reject", "unknown_user"))
+                .append_audit(&event("accept").reason("ok"))
                 .await?;
-            return Ok(false);
-        };
-        if user.is_locked(now) {
-            password::dummy_verify(pw, self.settings.password_cost);
-            self.store.append_audit(&event("reject", "locked")).await?;
-            return Ok(false);
-        }
-        let ok = match user.password_hash.as_deref() {
-            Some(hash) => password::verify(pw, hash),
-            None => password::dummy_verify(pw, self.settings.password_cost),
-        };
-        if ok {
-            self.store.append_audit(&event("accept", "ok")).await?;
             return Ok(true);
         }
-        let failure = Failure {
-            user_id: user.id,
-            max_failures: self.policy.max_failures,
-            lock_until: now.plus_secs(self.policy.lockout_seconds),
-            now,
-        };
-        self.store
-            .record_failure(&failure, &event("reject", "wrong_password"))
+        self.refuse(&subject, event("reject"), "wrong_password", Vec::new(), now)
             .await?;
         Ok(false)
     }
 
     /// Validates a field holding the static password followed by the code,
     /// as PAP carries them in one User-Password. The code is the trailing
-    /// 6, 7 or 8 digits, whichever lengths the user's active tokens have; when
-    /// they have several, the split whose prefix is the password is used (at
-    /// most one can be). One attempt counts as one failure, whatever the split.
+    /// 6, 7 or 8 digits, whichever lengths the user's active tokens have.
+    /// When they have several, the split whose code verifies against a
+    /// token of its length is taken (an HMAC each, no Argon2), else the
+    /// first: the password is then evaluated once, as on every path. One
+    /// attempt counts as one failure, whatever the split.
     pub async fn validate_password_then_code(
         &self,
         ctx: &Context,
@@ -83,25 +62,34 @@ impl<S: Store> Ichido<S> {
                 .all(|b| b.is_ascii_digit())
                 .then_some((pw, code))
         };
+        let now = self.clock.now();
+        // The same two reads for every name: the tokens of an id that never
+        // exists when there is no such user.
         let user = self.store.user_by_name(username).await?;
+        let tokens = self
+            .store
+            .active_tokens(user.as_ref().map_or(NO_USER, |u| u.id))
+            .await?;
         let mut lengths = Vec::new();
-        if let Some(user) = &user {
-            for t in self.store.active_tokens(user.id).await? {
-                let n = usize::from(t.params.digits.get());
-                if CODE_LENGTHS.contains(&n) && !lengths.contains(&n) {
-                    lengths.push(n);
-                }
+        for t in &tokens {
+            let n = usize::from(t.params.digits.get());
+            if CODE_LENGTHS.contains(&n) && !lengths.contains(&n) {
+                lengths.push(n);
             }
         }
         let candidates: Vec<(&str, &str)> = lengths.iter().filter_map(|&n| split(n)).collect();
-        let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
-        let chosen = match (candidates.as_slice(), hash) {
-            ([only], _) => Some(*only),
-            (several @ [_, _, ..], Some(hash)) => several
-                .iter()
-                .copied()
-                .find(|(pw, _)| password::verify(pw, hash)),
-            _ => None,
+        let fits = |code: &str| {
+            tokens.iter().any(|t| {
+                let Ok(c) = Code::parse(code, t.params.digits) else {
+                    return false;
+                };
+                self.usable_secret(t)
+                    .is_some_and(|s| self.verify_fresh(t, &s, &c, now.unix_secs()).is_some())
+            })
+        };
+        let chosen = match candidates.as_slice() {
+            [only] => Some(*only),
+            several => several.iter().copied().find(|(_, code)| fits(code)),
         };
         // No plausible split: still one attempt, checked (and counted) as such.
         let (pw, code) = chosen

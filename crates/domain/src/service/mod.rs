@@ -8,6 +8,7 @@ mod first_factor;
 mod keys;
 mod recovery;
 mod reset;
+mod subject;
 mod tokens;
 mod users;
 mod validation;
@@ -18,7 +19,8 @@ use ichido_crypto::{Keyring, password::Cost};
 
 use crate::challenge::ChallengePolicy;
 use crate::clock::Clock;
-use crate::notify::{Delivery, NoDelivery, Templates};
+use crate::notify::{Delivery, NoDelivery, NoOutbox, Outbox, Templates};
+use crate::password::{Inline, PasswordPool};
 use crate::policy::Policy;
 use crate::reset::ResetPolicy;
 use crate::store::Store;
@@ -41,11 +43,15 @@ pub struct Ichido<S: Store> {
     settings: Arc<Settings>,
     out_of_band: Arc<OutOfBand>,
     reset: Arc<ResetPolicy>,
+    passwords: Arc<dyn PasswordPool>,
 }
 
 /// How email and SMS codes leave and what they say.
 struct OutOfBand {
     delivery: Arc<dyn Delivery>,
+    /// Codes and links a request produces leave through here, after the
+    /// answer: their sending never shapes the answer or its timing.
+    outbox: Arc<dyn Outbox>,
     policy: ChallengePolicy,
     templates: Templates,
 }
@@ -83,21 +89,30 @@ impl<S: Store> Ichido<S> {
             settings: Arc::new(settings),
             out_of_band: Arc::new(OutOfBand {
                 delivery: Arc::new(NoDelivery),
+                outbox: Arc::new(NoOutbox),
                 policy: ChallengePolicy::default(),
                 templates: Templates::default(),
             }),
             reset: Arc::new(ResetPolicy::default()),
+            passwords: Arc::new(Inline),
         }
+    }
+    /// Sets where Argon2id evaluations run (see [`crate::password`]).
+    pub fn with_password_pool(mut self, pool: Arc<dyn PasswordPool>) -> Self {
+        self.passwords = pool;
+        self
     }
     /// Sets how email and SMS codes are sent, made and worded.
     pub fn with_out_of_band(
         mut self,
         delivery: Arc<dyn Delivery>,
+        outbox: Arc<dyn Outbox>,
         policy: ChallengePolicy,
         templates: Templates,
     ) -> Self {
         self.out_of_band = Arc::new(OutOfBand {
             delivery,
+            outbox,
             policy,
             templates,
         });
@@ -119,6 +134,9 @@ impl<S: Store> Ichido<S> {
     }
     pub fn delivery(&self) -> &dyn Delivery {
         self.out_of_band.delivery.as_ref()
+    }
+    pub fn outbox(&self) -> &dyn Outbox {
+        self.out_of_band.outbox.as_ref()
     }
     pub fn default_issuer(&self) -> &str {
         &self.settings.default_issuer

@@ -5,6 +5,7 @@
 use ichido_otp::{Algorithm, Secret};
 
 use super::Ichido;
+use super::subject::Subject;
 use super::tokens::{Enrolled, key_uri};
 use super::validation::Outcome;
 use crate::audit::{Context, Event};
@@ -100,23 +101,27 @@ impl<S: Store> Ichido<S> {
     /// A backup or emergency code in place of an OTP: used once, and the user
     /// (and, for the emergency code, the administrators' webhook) hears of it.
     /// `None` when the code is not one: the caller counts the failure.
+    /// Tried for every subject, ready or not (then for an id that has no
+    /// codes), so that a code of this shape costs the same hash and write.
     pub(super) async fn accept_recovery_code(
         &self,
         ctx: &Context,
-        user: &User,
+        subject: &Subject,
         typed: &str,
         now: Timestamp,
     ) -> Result<Option<Outcome>, Error> {
         let Some((kind, code)) = normalize_code(typed) else {
             return Ok(None);
         };
-        let hash = self.recovery_hash(kind, user.id, &code);
+        let user_id = subject.id();
+        let hash = self.recovery_hash(kind, user_id, &code);
+        let username = subject.ready().map(|u| u.username.as_str());
         let ev = Event::new(ctx, now, &format!("{}.use", kind.as_str()), "success")
-            .user(user.username.as_str())
+            .user(username.unwrap_or_default())
             .reason("ok");
         if !self
             .store
-            .consume_code(user.id, kind, &hash, now, &ev)
+            .consume_code(user_id, kind, &hash, now, &ev)
             .await?
         {
             return Ok(None);

@@ -9,14 +9,14 @@ use super::Ichido;
 use super::recovery::random_code;
 use super::tokens::key_uri;
 use crate::audit::{Context, Event};
+use crate::challenge::ResendLimit;
 use crate::clock::Timestamp;
 use crate::error::{Error, StoreError};
-use crate::notify::{Email, render, render_html};
+use crate::notify::{Email, Message, Outgoing, render, render_html};
 use crate::recovery::{CodeKind, group_code};
 use crate::reset::{CompleteReset, NewReset, RESET_HTML, RESET_SUBJECT, RESET_TEXT};
 use crate::store::Store;
 use crate::token::{OathParams, TokenKind};
-use crate::user::User;
 
 /// What every reset request is answered with, whoever asked: a request id
 /// (made up when nothing was sent) and how long a link would work.
@@ -43,8 +43,10 @@ impl<S: Store> Ichido<S> {
     }
 
     /// `POST /v1/reset-requests`. The answer is the same whether the user
-    /// exists, has an address, was throttled or the mail left: only the
-    /// audit log tells them apart.
+    /// exists, has an address, was throttled or the mail leaves, and so is
+    /// the work: the common prologue's reads, then one write (the request,
+    /// or the throttle's or the refusal's audit event). The mail leaves
+    /// through the outbox after the answer.
     pub async fn request_reset(
         &self,
         ctx: &Context,
@@ -61,24 +63,13 @@ impl<S: Store> Ichido<S> {
                 .user(username)
                 .reason(reason)
         };
-        let Some(user) = self.store.user_by_name(username).await? else {
-            self.store
-                .append_audit(&event("reject", "unknown_user"))
-                .await?;
+        let subject = self.subject(username, None, now).await?;
+        let Some((user, address)) = subject.ready().and_then(|u| Some((u, u.email.clone()?)))
+        else {
+            let reason = subject.standing().reason().unwrap_or("no_email");
+            self.store.append_audit(&event("reject", reason)).await?;
             return Ok(answer);
         };
-        let Some(address) = user.email.clone() else {
-            self.store
-                .append_audit(&event("reject", "no_email"))
-                .await?;
-            return Ok(answer);
-        };
-        if self.reset_throttled(&user, now).await? {
-            self.store
-                .append_audit(&event("reject", "throttled"))
-                .await?;
-            return Ok(answer);
-        }
         let token = ichido_crypto::random::token(LINK_BYTES);
         let row = NewReset {
             id: answer.request_id.clone(),
@@ -87,8 +78,26 @@ impl<S: Store> Ichido<S> {
             created_at: now,
             expires_at: answer.expires_at,
         };
+        // The challenge throttle's numbers, counted over reset requests.
+        let limit = ResendLimit {
+            user_id: user.id,
+            tokens: Vec::new(),
+            policy: self.challenge_policy().clone(),
+            now,
+        };
         // Stored before it is sent, so the link works the moment it arrives.
-        self.store.create_reset(&row, &[]).await?;
+        let stored = self
+            .store
+            .create_reset(
+                &row,
+                &[event("success", "queued")],
+                &limit,
+                &event("reject", "throttled"),
+            )
+            .await?;
+        if stored.is_some() {
+            return Ok(answer);
+        }
         let link = format!("{}/reset/{token}", policy.base_url.trim_end_matches('/'));
         let minutes = (policy.lifetime_seconds / 60).max(1).to_string();
         let values = [
@@ -97,35 +106,16 @@ impl<S: Store> Ichido<S> {
             ("issuer", self.settings.default_issuer.as_str()),
             ("username", user.username.as_str()),
         ];
-        let email = Email {
-            to: address,
-            subject: render(RESET_SUBJECT, &values),
-            text: render(RESET_TEXT, &values),
-            html: render_html(RESET_HTML, &values),
-        };
-        let ev = match self.delivery().send_email(&email).await {
-            Ok(()) => event("success", "sent"),
-            Err(e) => {
-                tracing::warn!(error = %e, "a reset link could not be sent");
-                event("failure", e.code)
-            }
-        };
-        self.store.append_audit(&ev).await?;
+        self.outbox().post(Outgoing {
+            message: Message::Email(Email {
+                to: address,
+                subject: render(RESET_SUBJECT, &values),
+                text: render(RESET_TEXT, &values),
+                html: render_html(RESET_HTML, &values),
+            }),
+            on_failure: event("failure", "delivery"),
+        });
         Ok(answer)
-    }
-
-    /// One request per `resend_min_seconds`, `resend_max_per_window` per
-    /// window: the challenge throttle's numbers.
-    async fn reset_throttled(&self, user: &User, now: Timestamp) -> Result<bool, Error> {
-        let p = self.challenge_policy();
-        let stats = self
-            .store
-            .reset_stats(user.id, now.plus_secs(-p.resend_window_seconds))
-            .await?;
-        let too_soon = stats
-            .last
-            .is_some_and(|l| l.plus_secs(p.resend_min_seconds) > now);
-        Ok(too_soon || stats.in_window >= p.resend_max_per_window)
     }
 
     /// A helpdesk lets a request's link work (when policy requires it).

@@ -1,4 +1,4 @@
-use ichido_crypto::password;
+use crate::password::HashJob;
 
 use super::Ichido;
 use crate::audit::{Context, Event, Query, Record};
@@ -57,14 +57,16 @@ fn check_display_name(name: &Option<String>) -> Result<(), Error> {
 }
 
 impl<S: Store> Ichido<S> {
-    fn hash_password(&self, pw: &str) -> Result<String, Error> {
+    async fn hash_password(&self, pw: &str) -> Result<String, Error> {
         if pw.is_empty() || pw.len() > 1024 {
             return Err(Error::invalid(
                 "invalid_password",
                 "password must be 1-1024 bytes",
             ));
         }
-        password::hash_with(pw, self.settings.password_cost)
+        self.passwords
+            .hash(HashJob::new(pw, self.settings.password_cost))
+            .await
             .map_err(|e| Error::invalid("invalid_password", e.to_string()))
     }
 
@@ -73,11 +75,10 @@ impl<S: Store> Ichido<S> {
         check_email(&req.email)?;
         check_phone(&req.phone)?;
         check_display_name(&req.display_name)?;
-        let password_hash = req
-            .password
-            .as_deref()
-            .map(|p| self.hash_password(p))
-            .transpose()?;
+        let password_hash = match req.password.as_deref() {
+            Some(p) => Some(self.hash_password(p).await?),
+            None => None,
+        };
         let now = self.clock.now();
         let ev = Event::new(ctx, now, "user.create", "success").user(username.as_str());
         let new = NewUser {
@@ -135,7 +136,10 @@ impl<S: Store> Ichido<S> {
             check_display_name(d)?;
         }
         if let Some(pw) = new_password {
-            patch.password_hash = Some(pw.as_deref().map(|p| self.hash_password(p)).transpose()?);
+            patch.password_hash = Some(match pw.as_deref() {
+                Some(p) => Some(self.hash_password(p).await?),
+                None => None,
+            });
         }
         let now = self.clock.now();
         let action = if patch.password_hash.is_some() {

@@ -1,26 +1,14 @@
 //! The answer to "is this code good for this user?" — accepted at most once,
 //! ever, and the same answer for every kind of no.
 
-use ichido_crypto::password;
 use ichido_otp::{Code, Verified};
 
 use super::Ichido;
 use crate::audit::{Context, Event};
-use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::ids::Serial;
 use crate::store::{Acceptance, Store};
 use crate::token::{Token, TokenKind};
-use crate::user::User;
-
-/// A password given with a code must be the user's; none given is no check.
-pub(super) fn password_matches(user: &User, pw: Option<&str>) -> bool {
-    pw.is_none_or(|pw| {
-        user.password_hash
-            .as_deref()
-            .is_some_and(|h| password::verify(pw, h))
-    })
-}
 
 /// What the caller learns. A reject never says why; the audit log does.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,6 +18,11 @@ pub enum Outcome {
 }
 
 impl<S: Store> Ichido<S> {
+    /// Every kind of no — unknown user, locked, wrong password, wrong or
+    /// replayed code — takes the same path to the end: the subject's reads
+    /// and password evaluation, a recovery-code attempt when the code has
+    /// that shape, the code checked against whatever tokens there are, the
+    /// open challenges read, and one write that records the failure.
     pub async fn validate(
         &self,
         ctx: &Context,
@@ -39,34 +32,24 @@ impl<S: Store> Ichido<S> {
     ) -> Result<Outcome, Error> {
         let now = self.clock.now();
         let event = |result: &str| Event::new(ctx, now, "validate", result).user(username);
+        let subject = self.subject(username, pw, now).await?;
 
-        let Some(user) = self.user_to_validate(&event("reject")).await? else {
-            return Ok(Outcome::Reject);
-        };
-        let mut tokens = self.store.active_tokens(user.id).await?;
-        tokens.retain(|t| t.valid_at(now));
-        let fail = |reason: &'static str| self.reject(&user, event("reject").reason(reason), now);
-        if !password_matches(&user, pw) {
-            return fail("wrong_password").await;
-        }
-        if let Some(accepted) = self.accept_recovery_code(ctx, &user, code, now).await? {
+        if let Some(accepted) = self.accept_recovery_code(ctx, &subject, code, now).await? {
             return Ok(accepted);
         }
-        if tokens.is_empty() {
-            return fail("no_active_token").await;
-        }
-
         let mut replayed = false;
-        for t in tokens.iter().filter(|t| t.params.kind.is_oath()) {
+        for t in subject.tokens.iter().filter(|t| t.params.kind.is_oath()) {
             let Ok(c) = Code::parse(code, t.params.digits) else {
                 continue;
             };
-            let secret = self.open_secret(t)?;
+            let Some(secret) = self.usable_secret(t) else {
+                continue;
+            };
             match self.verify_fresh(t, &secret, &c, now.unix_secs()) {
                 Some(v) => {
                     let acc = Acceptance {
                         token_id: t.id,
-                        user_id: user.id,
+                        user_id: subject.id(),
                         counter: v.counter as i64,
                         drift: if t.params.kind == TokenKind::Totp {
                             v.drift
@@ -87,49 +70,38 @@ impl<S: Store> Ichido<S> {
                 None => replayed |= self.verify_any(t, &secret, &c, now.unix_secs()),
             }
         }
-        if let Some(accepted) = self.accept_open_challenge(ctx, &user, code, now).await? {
-            return Ok(accepted);
-        }
+        let open = match self.accept_open_challenge(ctx, &subject, code, now).await? {
+            Ok(accepted) => return Ok(accepted),
+            Err(open) => open,
+        };
         // A right password with a wrong code is worth telling the user about:
         // someone may know their password.
-        let reason = match (replayed, pw.is_some()) {
-            (true, _) => "replay",
-            (false, true) => "wrong_code_after_password",
-            (false, false) => "wrong_code",
+        let reason = match (replayed, pw.is_some(), subject.tokens.is_empty()) {
+            (true, _, _) => "replay",
+            (false, _, true) if open.is_empty() => "no_active_token",
+            (false, true, _) => "wrong_code_after_password",
+            (false, false, _) => "wrong_code",
         };
-        fail(reason).await
-    }
-
-    /// The user a validation may be tried for. An unknown or locked user is
-    /// audited here (on `reject`, an event for the user) and gets `None`.
-    pub(super) async fn user_to_validate(&self, reject: &Event) -> Result<Option<User>, Error> {
-        let username = reject.username.as_deref().unwrap_or_default();
-        let reason = match self.store.user_by_name(username).await? {
-            None => "unknown_user",
-            Some(user) if user.is_locked(reject.at) => "locked",
-            Some(user) => return Ok(Some(user)),
-        };
-        self.store
-            .append_audit(&reject.clone().reason(reason))
-            .await?;
-        Ok(None)
-    }
-
-    /// Counts a failed attempt toward the user's lockout and answers reject.
-    pub(super) async fn reject(
-        &self,
-        user: &User,
-        event: Event,
-        now: Timestamp,
-    ) -> Result<Outcome, Error> {
-        self.store
-            .record_failure(&self.failure(user, now), &event)
+        self.refuse(&subject, event("reject"), reason, open, now)
             .await?;
         Ok(Outcome::Reject)
     }
 
+    /// The seed of `t`, or `None` (logged) when it cannot be opened: a token
+    /// sealed under a key this node cannot read, or a damaged row, must not
+    /// stop the user's other tokens from working.
+    pub(super) fn usable_secret(&self, t: &Token) -> Option<ichido_otp::Secret> {
+        match self.open_secret(t) {
+            Ok(secret) => Some(secret),
+            Err(e) => {
+                tracing::error!(serial = %t.serial, error = %e, "a token's seed could not be opened; it is skipped");
+                None
+            }
+        }
+    }
+
     /// A match strictly after the last accepted counter or step.
-    fn verify_fresh(
+    pub(super) fn verify_fresh(
         &self,
         t: &Token,
         secret: &ichido_otp::Secret,

@@ -3,6 +3,7 @@
 //! backoff; a send that still fails is an error, never a silent success.
 
 pub mod notifier;
+pub mod outbox;
 pub mod sms;
 pub mod smtp;
 pub mod webhook;

@@ -17,7 +17,8 @@ use crate::app::AppState;
 #[serde(deny_unknown_fields)]
 pub struct CreateChallengeRequest {
     pub username: String,
-    /// The user's static password, when the application checks it here.
+    /// The user's static password: a code is sent only with it, unless the
+    /// operator set `[challenge] require_password = false`.
     pub password: Option<String>,
     /// Only this token (also a pending one: its activation code is resent).
     pub serial: Option<String>,
@@ -60,25 +61,29 @@ pub struct ChallengeResponse {
     /// Pass back with the code to `POST /v1/validate`.
     pub challenge_id: String,
     pub expires_at: String,
-    /// Where codes were sent. Empty for an unknown user too: the answer never
-    /// says whether an account exists.
+    /// Where codes are being sent. Empty for a wrong password, an unknown or
+    /// locked user alike: the answer never says whether an account exists.
     pub channels: Vec<ChannelResponse>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ocra: Vec<OcraQuestionResponse>,
 }
 
 /// Send a one-time code by email/SMS, or ask an OCRA question (optionally
-/// about a transaction to sign). Good once, for this challenge only.
+/// about a transaction to sign). Good once, for this challenge only. Needs
+/// the user's password unless `[challenge] require_password = false`; a
+/// wrong password, an unknown or locked user all get the same empty answer.
+/// The codes leave after the answer.
 #[utoipa::path(post, path = "/v1/challenges", tag = "validation", request_body = CreateChallengeRequest,
-    responses((status = 200, body = ChallengeResponse), (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody, description = "asked again too soon; see Retry-After"),
-        (status = 502, body = ErrorBody, description = "the code could not be sent (`smtp_unavailable`, `sms_gateway_unavailable`)")),
+    responses((status = 200, body = ChallengeResponse),
+        (status = 422, body = ErrorBody, description = "`password_required` (unless the operator turned that off), or a malformed transaction or question"),
+        (status = 429, body = ErrorBody, description = "asked again too soon (`resend_throttled`, only after the right password), or too many requests from this address; see Retry-After")),
     security(("bearer" = [])))]
 pub async fn create_challenge(
     State(app): State<AppState>,
     caller: Caller<Validator>,
     ApiJson(req): ApiJson<CreateChallengeRequest>,
 ) -> Result<Json<ChallengeResponse>, ApiError> {
+    super::validate::per_address(&app, &caller.ctx)?;
     let now = app.ichido.clock().now();
     let issued = app
         .ichido

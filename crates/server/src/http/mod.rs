@@ -97,8 +97,25 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
+/// Counts the work of each request (see `ichido_store::work`) into the
+/// route's metrics.
+async fn measure_work(
+    axum::extract::State(app): axum::extract::State<AppState>,
+    route: axum::extract::MatchedPath,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let (response, work) = ichido_store::work::measure(next.run(req)).await;
+    app.metrics.record_work(route.as_str(), work);
+    response
+}
+
 pub fn router(state: AppState) -> Router {
     let (routes, openapi) = api();
+    let routes = routes.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        measure_work,
+    ));
     let doc = serde_json::to_string(&openapi).unwrap_or_default();
     let max_body = state.config.max_body_bytes;
     routes

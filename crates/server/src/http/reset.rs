@@ -58,6 +58,7 @@ pub async fn create_reset_request(
     caller: Caller<Validator>,
     ApiJson(req): ApiJson<ResetRequestRequest>,
 ) -> Result<(StatusCode, Json<ResetRequestResponse>), ApiError> {
+    super::validate::per_address(&app, &caller.ctx)?;
     let r = app.ichido.request_reset(&caller.ctx, &req.username).await?;
     Ok((
         StatusCode::ACCEPTED,

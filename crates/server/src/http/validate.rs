@@ -38,6 +38,20 @@ pub struct ValidateResponse {
     pub serial: Option<String>,
 }
 
+/// The per-address rate limit of the endpoints that take any username
+/// (validation, challenges, reset requests): one bucket per client address.
+pub fn per_address(app: &AppState, ctx: &ichido_domain::audit::Context) -> Result<(), ApiError> {
+    let ip: Option<std::net::IpAddr> = ctx.client_ip.as_deref().and_then(|ip| ip.parse().ok());
+    if let (Some(limiter), Some(ip)) = (&app.limiter, ip)
+        && let Err(not_until) = limiter.check_key(&ip)
+    {
+        app.metrics.rate_limited.inc();
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        return Err(ApiError::too_many(wait.as_secs_f64().ceil() as u64));
+    }
+    Ok(())
+}
+
 /// Check a one-time password for a user: accepted at most once, ever.
 #[utoipa::path(post, path = "/v1/validate", tag = "validation", request_body = ValidateRequest,
     responses((status = 200, body = ValidateResponse), (status = 429, body = ErrorBody)),
@@ -48,18 +62,7 @@ pub async fn validate(
     ApiJson(req): ApiJson<ValidateRequest>,
 ) -> Result<Json<ValidateResponse>, ApiError> {
     let started = Instant::now();
-    let ip = caller
-        .ctx
-        .client_ip
-        .as_deref()
-        .and_then(|ip| ip.parse().ok());
-    if let (Some(limiter), Some(ip)) = (&app.limiter, ip)
-        && let Err(not_until) = limiter.check_key(&ip)
-    {
-        app.metrics.rate_limited.inc();
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
-        return Err(ApiError::too_many(wait.as_secs_f64().ceil() as u64));
-    }
+    per_address(&app, &caller.ctx)?;
     let outcome = match &req.challenge_id {
         Some(id) => {
             app.ichido

@@ -111,6 +111,7 @@ pub async fn every_change_appends_one_chained_audit_event(db: Db) {
             max_failures: 3,
             lock_until: at(900),
             now: at(secs),
+            challenges: Vec::new(),
         };
         let out = db.record_failure(&f, &e).await.unwrap();
         expected.push(e.clone());

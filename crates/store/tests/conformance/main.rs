@@ -8,6 +8,7 @@ mod common;
 
 mod audit;
 mod schema;
+mod throttle;
 mod tokens;
 mod two_step;
 mod users;
@@ -46,6 +47,9 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends! {
+    throttle::concurrent_sends_pass_the_throttle_once(db) on File;
+    throttle::the_first_code_to_another_token_is_not_a_resend(db) on Memory;
+    throttle::a_failure_takes_an_attempt_from_each_named_challenge(db) on Memory;
     users::user_create_get_list_update_delete(db) on Memory;
     users::delete_user_revokes_and_unassigns_tokens(db) on File;
     users::api_keys_create_find_count(db) on Memory;

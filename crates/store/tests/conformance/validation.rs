@@ -142,6 +142,7 @@ pub async fn failures_count_and_lock_at_the_limit(db: Db) {
         max_failures: 3,
         lock_until: now.plus_secs(300),
         now,
+        challenges: Vec::new(),
     };
 
     // A success before the limit starts the count afresh.
@@ -295,6 +296,7 @@ pub async fn concurrent_failures_are_all_counted(db: Db) {
                 max_failures: 1000,
                 lock_until: at(300),
                 now: at(0),
+                challenges: Vec::new(),
             };
             tokio::spawn(async move {
                 start.wait().await;
@@ -333,6 +335,7 @@ pub async fn concurrent_failures_are_all_counted(db: Db) {
                 max_failures: 5,
                 lock_until: at(300),
                 now: at(2),
+                challenges: Vec::new(),
             };
             tokio::spawn(async move {
                 start.wait().await;
@@ -437,6 +440,7 @@ pub async fn a_refused_acceptance_keeps_the_failure_count(db: Db) {
         max_failures: 10,
         lock_until: at(900),
         now: at(2),
+        challenges: Vec::new(),
     };
     for _ in 0..2 {
         db.record_failure(&failure, &ev).await.unwrap();
