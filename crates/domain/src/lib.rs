@@ -15,6 +15,7 @@ pub mod reset;
 pub mod service;
 pub mod store;
 pub mod token;
+pub mod two_step;
 pub mod user;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};

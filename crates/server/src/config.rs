@@ -38,9 +38,10 @@ pub struct Config {
     pub issuer: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
-    /// Use the first `X-Forwarded-For` address as the client's; only behind
-    /// a proxy that sets it.
+    /// Deprecated and ignored: `X-Forwarded-For` is believed only from
+    /// `[http] trusted_proxies`. Setting it logs a warning at start.
     pub trust_forwarded_for: bool,
+    pub http: HttpConfig,
     pub rate_limit: RateLimit,
     /// Argon2id evaluations run at once, on threads of their own; 0 means
     /// half the cores, so a flood of passwords leaves the rest to code checks.
@@ -72,6 +73,15 @@ pub enum LogFormat {
     #[default]
     Human,
     Json,
+}
+
+/// The HTTP edge.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` is
+    /// believed; see `http::forwarded`.
+    pub trusted_proxies: crate::http::forwarded::TrustedProxies,
 }
 
 /// Requests per client IP address to the endpoints anyone with a validator
@@ -108,6 +118,7 @@ impl Default for Config {
             issuer: "Ichido".into(),
             max_body_bytes: 64 * 1024,
             trust_forwarded_for: false,
+            http: HttpConfig::default(),
             rate_limit: RateLimit::default(),
             password_threads: 0,
             policy: Policy::default(),
@@ -201,6 +212,11 @@ impl Config {
             .extract()
             .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         config.check()?;
+        if config.trust_forwarded_for {
+            warnings.push(
+                "trust_forwarded_for is deprecated and ignored: list your reverse proxies in [http] trusted_proxies (ICHIDO_HTTP__TRUSTED_PROXIES)".into(),
+            );
+        }
         Ok((config, warnings))
     }
 

@@ -150,3 +150,54 @@ async fn every_change_is_in_the_audit_log_with_actor_and_address() {
     assert_eq!(e["result"], "success");
     s.stop().await;
 }
+
+/// The audited address of the `user.create` event of a request that
+/// carried `forwarded` as its `X-Forwarded-For`.
+async fn audited_ip_with_forwarded_for(s: &TestServer, forwarded: &str) -> String {
+    let r = s
+        .http
+        .post(format!("{}/v1/users", s.base))
+        .bearer_auth(&s.admin)
+        .header("x-forwarded-for", forwarded)
+        .json(&json!({"username": format!("u{}", forwarded.len())}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (_, b) = s.get("/v1/audit?limit=1").await;
+    assert_eq!(b["events"][0]["action"], "user.create");
+    b["events"][0]["client_ip"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn spoofed_forwarded_for_from_an_untrusted_peer_is_not_audited() {
+    // The deprecated switch alone used to believe anyone's header.
+    let s = TestServer::start_with(Backend::Sqlite, |c| {
+        c.trust_forwarded_for = true;
+        c.http.trusted_proxies =
+            ichido_server::http::forwarded::TrustedProxies::parse(&["10.0.0.0/8"]).unwrap();
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        audited_ip_with_forwarded_for(&s, "6.6.6.6").await,
+        "127.0.0.1"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn trusted_proxy_gives_the_rightmost_untrusted_hop() {
+    let s = TestServer::start_with(Backend::Sqlite, |c| {
+        c.http.trusted_proxies =
+            ichido_server::http::forwarded::TrustedProxies::parse(&["127.0.0.1", "10.0.0.0/8"])
+                .unwrap();
+    })
+    .await
+    .unwrap();
+    // The client wrote 6.6.6.6; the edge proxy saw it at 203.0.113.7 and an
+    // inner proxy (10.1.1.1) forwarded to us over loopback.
+    let ip = audited_ip_with_forwarded_for(&s, "6.6.6.6, 203.0.113.7, 10.1.1.1").await;
+    assert_eq!(ip, "203.0.113.7");
+    s.stop().await;
+}

@@ -2,7 +2,9 @@
 //! `radclient` as the gateway, and our own codec where a test needs exact
 //! octets (retransmissions, garbage).
 
+mod common;
 mod radius_support;
+mod support_mail;
 
 use std::time::{Duration, Instant};
 
@@ -81,10 +83,11 @@ async fn wrong_code_is_rejected_audited_with_the_nas_and_counted() {
         Some("198.51.100.7"),
         "the end user's address"
     );
-    assert_eq!(
-        e.user_agent.as_deref(),
-        Some("nas=127.0.0.1 port=42 calling=198.51.100.7")
-    );
+    // Then the request's identity, which ties a retransmission to it.
+    let ua = e.user_agent.as_deref().unwrap();
+    let (gateway, request) = ua.rsplit_once(' ').unwrap();
+    assert_eq!(gateway, "nas=127.0.0.1 port=42 calling=198.51.100.7");
+    assert!(request.starts_with("request="), "{ua}");
     h.stop().await;
 }
 
@@ -760,4 +763,245 @@ async fn radius_load_figure() {
     );
     assert_eq!(accepts, total);
     h.stop().await;
+}
+
+/// Waits (in real time, bounded) until the server has counted `line` `n` times.
+async fn counted(h: &Harness, line: &str, n: u64) {
+    let until = Instant::now() + Duration::from_secs(10);
+    while h.metric(line) < n {
+        assert!(Instant::now() < until, "{line} never reached {n}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retransmission_after_a_lost_commit_acknowledgement_is_accepted_and_counts_nothing() {
+    lost_commit_acknowledgement(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retransmission_after_a_lost_commit_acknowledgement_on_postgres() {
+    let Some(url) = common::postgres_url() else {
+        eprintln!("skipped: ICHIDO_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let (_db, url) = common::create_pg_database(&url).await;
+    lost_commit_acknowledgement(Some(url)).await;
+}
+
+async fn lost_commit_acknowledgement(database_url: Option<String>) {
+    let h = Harness::start_with(vec![client("vpn", RadiusMode::Otp)], |c| {
+        c.database_url = database_url;
+    })
+    .await;
+    let seed = h.user_with_hotp("alice", None, 6).await;
+    let socket = socket().await;
+
+    // The acceptance commits, but the server hears an error: it does not answer.
+    h.ichido().store.lose_next_commit_ack();
+    let request = access_request(9, "alice", &hotp(&seed, 6, 1), SECRET, &[]);
+    socket.send_to(&request, h.radius).await.unwrap();
+    counted(
+        &h,
+        "ichido_radius_dropped_total{reason=\"internal_error\"}",
+        1,
+    )
+    .await;
+
+    // The gateway retransmits the very same octets.
+    let reply = exchange(&socket, h.radius, &request, WAIT)
+        .await
+        .expect("an answer to the retransmission");
+    assert_eq!(Packet::decode(&reply).unwrap().code, Code::AccessAccept);
+    assert_eq!(h.failed_count("alice").await, 0, "no failure counted");
+    let events = h.audit("validate").await;
+    let results: Vec<_> = events.iter().map(|r| r.event.result.as_str()).collect();
+    assert_eq!(results, ["accept"], "one acceptance, no replay");
+
+    // Its later copies get the same answer; a new request with that code is a replay.
+    let again = exchange(&socket, h.radius, &request, WAIT).await.unwrap();
+    assert_eq!(again, reply);
+    let replay = access_request(10, "alice", &hotp(&seed, 6, 1), SECRET, &[]);
+    let reply = exchange(&socket, h.radius, &replay, WAIT).await.unwrap();
+    assert_eq!(Packet::decode(&reply).unwrap().code, Code::AccessReject);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn challenge_mode_sends_an_email_only_user_the_code_once_and_says_where() {
+    if !have_radclient() {
+        return;
+    }
+    let sink = support_mail::SmtpSink::start().await;
+    let h = Harness::start_with(vec![client("vpn", RadiusMode::Challenge)], |c| {
+        c.smtp.host = "127.0.0.1".into();
+        c.smtp.port = sink.addr.port();
+        c.smtp.security = ichido_server::delivery::SmtpSecurity::None;
+        c.smtp.from = "Ichido <mfa@example.com>".into();
+        c.smtp.attempts = 1;
+    })
+    .await;
+    let ctx = ichido_domain::audit::Context::system();
+    let user = ichido_domain::service::CreateUserRequest {
+        username: "alice".into(),
+        email: Some("alice@example.com".into()),
+        password: Some("secret".into()),
+        ..Default::default()
+    };
+    h.ichido().create_user(&ctx, user).await.unwrap();
+    let enroll = ichido_domain::service::EnrollRequest {
+        kind: "email".into(),
+        ..Default::default()
+    };
+    let enrolled = h
+        .ichido()
+        .enroll_out_of_band(&ctx, "alice", enroll)
+        .await
+        .unwrap();
+    let first_code = sink.inbox.nth(0).await.code();
+    h.ichido()
+        .activate(&ctx, enrolled.token.serial.as_str(), &first_code)
+        .await
+        .unwrap();
+    h.clock.advance_secs(120);
+
+    // The first step, and a retransmission of it: the same Access-Challenge.
+    let socket = socket().await;
+    let request = access_request(1, "alice", "secret", SECRET, &[]);
+    let raw = exchange(&socket, h.radius, &request, WAIT).await.unwrap();
+    let again = exchange(&socket, h.radius, &request, WAIT).await.unwrap();
+    assert_eq!(raw, again);
+    let reply = Packet::decode(&raw).unwrap();
+    assert_eq!(reply.code, Code::AccessChallenge);
+    assert_eq!(
+        reply.string(dictionary::REPLY_MESSAGE).as_deref(),
+        Some("Enter the code sent to a***@example.com")
+    );
+    let state = reply.attr(dictionary::STATE).expect("a State").to_vec();
+
+    let mail = sink.inbox.nth(1).await;
+    assert_eq!(mail.to, vec!["<alice@example.com>".to_string()]);
+    let sent: Vec<_> = h
+        .audit("challenge.create")
+        .await
+        .into_iter()
+        .filter(|r| r.event.actor == "radius:vpn")
+        .collect();
+    assert_eq!(sent.len(), 1, "one code sent: {sent:?}");
+    assert_eq!(sent[0].event.result, "success");
+
+    // The second step, from radclient: the mailed code with the State.
+    let answer = format!(
+        "{}, State = 0x{}",
+        pap("alice", &mail.code()),
+        hex::encode(&state)
+    );
+    let second = radclient(h.radius, "auth", SECRET, &answer, 2).await;
+    assert_eq!(
+        second.code.as_deref(),
+        Some("Access-Accept"),
+        "{}",
+        second.output
+    );
+    assert_eq!(sink.inbox.len(), 2, "no second mail");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn challenge_mode_sends_nothing_to_a_user_with_an_app() {
+    let sink = support_mail::SmtpSink::start().await;
+    let h = Harness::start_with(vec![client("vpn", RadiusMode::Challenge)], |c| {
+        c.smtp.host = "127.0.0.1".into();
+        c.smtp.port = sink.addr.port();
+        c.smtp.security = ichido_server::delivery::SmtpSecurity::None;
+        c.smtp.from = "Ichido <mfa@example.com>".into();
+        c.smtp.attempts = 1;
+    })
+    .await;
+    h.user_with_hotp("alice", Some("secret"), 6).await;
+    let socket = socket().await;
+    let request = access_request(1, "alice", "secret", SECRET, &[]);
+    let raw = exchange(&socket, h.radius, &request, WAIT).await.unwrap();
+    let reply = Packet::decode(&raw).unwrap();
+    assert_eq!(reply.code, Code::AccessChallenge);
+    assert_eq!(
+        reply.string(dictionary::REPLY_MESSAGE).as_deref(),
+        Some("Enter your authenticator code")
+    );
+    assert!(
+        h.audit("challenge.create")
+            .await
+            .iter()
+            .all(|r| r.event.actor != "radius:vpn")
+    );
+    assert_eq!(sink.inbox.len(), 0);
+    h.stop().await;
+}
+
+/// Behind a load balancer the two steps reach different nodes: the State
+/// lives in the database they share, good once, until it expires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_step_state_from_one_node_is_answered_on_another_once() {
+    if !have_radclient() {
+        return;
+    }
+    let Some(url) = common::postgres_url() else {
+        eprintln!("skipped: ICHIDO_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let (_db, url) = common::create_pg_database(&url).await;
+    let clients = || vec![client("vpn", RadiusMode::Challenge)];
+    let a = Harness::start_with(clients(), |c| c.database_url = Some(url.clone())).await;
+    let b = a.join(clients()).await;
+    let seed = a.user_with_hotp("alice", Some("secret"), 6).await;
+
+    let first = radclient(a.radius, "auth", SECRET, &pap("alice", "secret"), 2).await;
+    assert_eq!(
+        first.code.as_deref(),
+        Some("Access-Challenge"),
+        "{}",
+        first.output
+    );
+    let state = first.state.expect("a State");
+    let answer = format!("{}, State = {state}", pap("alice", &hotp(&seed, 6, 1)));
+    let second = radclient(b.radius, "auth", SECRET, &answer, 2).await;
+    assert_eq!(
+        second.code.as_deref(),
+        Some("Access-Accept"),
+        "{}",
+        second.output
+    );
+
+    // Spent on B, it is spent for A too, even with a fresh code.
+    let again = format!("{}, State = {state}", pap("alice", &hotp(&seed, 6, 2)));
+    let third = radclient(a.radius, "auth", SECRET, &again, 2).await;
+    assert_eq!(
+        third.code.as_deref(),
+        Some("Access-Reject"),
+        "{}",
+        third.output
+    );
+    assert_eq!(
+        a.audit("radius.state").await[0].event.reason.as_deref(),
+        Some("unknown_state")
+    );
+
+    // One issued by B and answered on A after its lifetime (120 s) fails.
+    let first = radclient(b.radius, "auth", SECRET, &pap("alice", "secret"), 2).await;
+    let state = first.state.expect("a State");
+    a.clock.advance_secs(121);
+    let late = format!("{}, State = {state}", pap("alice", &hotp(&seed, 6, 2)));
+    let reply = radclient(a.radius, "auth", SECRET, &late, 2).await;
+    assert_eq!(
+        reply.code.as_deref(),
+        Some("Access-Reject"),
+        "{}",
+        reply.output
+    );
+    assert_eq!(
+        a.audit("radius.state").await[0].event.reason.as_deref(),
+        Some("expired_state")
+    );
+    b.stop().await;
+    a.stop().await;
 }

@@ -19,6 +19,7 @@ mod reset;
 mod rows;
 mod store_impl;
 mod tokens;
+mod two_step;
 mod users;
 mod validation;
 pub mod work;
@@ -54,6 +55,15 @@ impl Db {
             + 'static,
     {
         self.writer.write(writer::Isolation::Savepoint, f).await
+    }
+
+    /// Tests only: the next write commits, but its caller hears an error,
+    /// as when a COMMIT's acknowledgement is lost.
+    #[cfg(feature = "test-hooks")]
+    pub fn lose_next_commit_ack(&self) {
+        self.writer
+            .lose_ack
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn backend(&self) -> Backend {

@@ -17,6 +17,7 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0005_reset_procedure_and_key_revocation.sql"),
     ),
     (6, include_str!("../migrations/sqlite/0006_audit_keyed.sql")),
+    (7, include_str!("../migrations/sqlite/0007_two_step.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -31,6 +32,7 @@ const POSTGRES: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0005_reset_procedure_and_key_revocation.sql"),
     ),
     (6, include_str!("../migrations/postgres/0006_audit_keyed.sql")),
+    (7, include_str!("../migrations/postgres/0007_two_step.sql")),
 ];
 
 pub(crate) async fn run(db: &Db, chain: &ChainKey) -> Result<(), StoreError> {

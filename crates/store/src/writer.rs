@@ -101,6 +101,10 @@ pub(crate) enum Isolation {
 pub(crate) struct Writer {
     jobs: mpsc::Sender<Job>,
     health: Arc<Health>,
+    /// Tests only: the next write that commits answers with an error, as
+    /// when a COMMIT's acknowledgement is lost on the way back.
+    #[cfg(feature = "test-hooks")]
+    pub(crate) lose_ack: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Whether the writer task runs, for readiness checks and metrics.
@@ -137,7 +141,12 @@ impl Writer {
             Arc::new(Mutex::new(rx)),
             health.clone(),
         ));
-        Writer { jobs, health }
+        Writer {
+            jobs,
+            health,
+            #[cfg(feature = "test-hooks")]
+            lose_ack: Default::default(),
+        }
     }
 
     pub(crate) fn health(&self) -> &Health {
@@ -179,7 +188,18 @@ impl Writer {
         });
         let job = Job { run, isolation };
         self.jobs.send(job).await.map_err(|_| stopped())?;
-        rx.await.map_err(|_| stopped())?
+        let result = rx.await.map_err(|_| stopped())?;
+        #[cfg(feature = "test-hooks")]
+        if result.is_ok()
+            && self
+                .lose_ack
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(StoreError::Backend(
+                "the commit's acknowledgement was lost".into(),
+            ));
+        }
+        result
     }
 }
 

@@ -11,6 +11,7 @@ use ichido_domain::audit::Context;
 use ichido_domain::user::Role;
 
 use super::error::ApiError;
+use super::forwarded::TrustedProxies;
 use crate::app::AppState;
 
 pub trait MinRole: Send + Sync + 'static {
@@ -37,23 +38,16 @@ pub struct Caller<R: MinRole> {
     _role: PhantomData<R>,
 }
 
-/// Where the request came from, for audit and rate limits.
-pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
-    if trust_forwarded_for {
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok());
-        if forwarded.is_some() {
-            return forwarded;
-        }
-    }
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+/// Where the request came from, for audit and rate limits: the TCP peer,
+/// or what a trusted proxy says it saw (see `forwarded`).
+pub fn client_ip(parts: &Parts, proxies: &TrustedProxies) -> Option<IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
+    let forwarded = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    Some(proxies.client_ip(peer, forwarded))
 }
 
 pub fn user_agent(parts: &Parts) -> Option<String> {
@@ -84,7 +78,8 @@ impl<R: MinRole> FromRequestParts<AppState> for Caller<R> {
         }
         let ctx = Context {
             actor: format!("apikey:{}", key.name),
-            client_ip: client_ip(parts, state.config.trust_forwarded_for).map(|ip| ip.to_string()),
+            client_ip: client_ip(parts, &state.config.http.trusted_proxies)
+                .map(|ip| ip.to_string()),
             user_agent: user_agent(parts),
         };
         Ok(Caller {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod challenges;
 pub mod error;
+pub mod forwarded;
 pub mod openapi;
 pub mod ops;
 pub mod recovery;

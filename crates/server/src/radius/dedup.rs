@@ -22,17 +22,21 @@ pub enum Seen {
     InFlight,
     /// Already answered: send these octets again.
     Answered(Arc<[u8]>),
+    /// An earlier copy could not be decided (see `committed`); this one is
+    /// now in flight, and the caller first looks at what was committed.
+    Failed,
 }
 
 enum Entry {
     InFlight { seq: u64 },
     Answered { seq: u64, reply: Arc<[u8]> },
+    Failed { seq: u64 },
 }
 
 impl Entry {
     fn seq(&self) -> u64 {
         match self {
-            Entry::InFlight { seq } | Entry::Answered { seq, .. } => *seq,
+            Entry::InFlight { seq } | Entry::Answered { seq, .. } | Entry::Failed { seq } => *seq,
         }
     }
 }
@@ -64,9 +68,14 @@ impl ReplyCache {
     pub fn check_in(&self, key: Key, now: Instant) -> Seen {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.expire(now, self.ttl, self.capacity);
-        match inner.entries.get(&key) {
+        match inner.entries.get_mut(&key) {
             Some(Entry::InFlight { .. }) => return Seen::InFlight,
             Some(Entry::Answered { reply, .. }) => return Seen::Answered(reply.clone()),
+            Some(entry @ Entry::Failed { .. }) => {
+                let seq = entry.seq();
+                *entry = Entry::InFlight { seq };
+                return Seen::Failed;
+            }
             None => {}
         }
         let seq = inner.next_seq;
@@ -85,8 +94,18 @@ impl ReplyCache {
         }
     }
 
-    /// The request got no answer (dropped, or failed): a retransmission is
-    /// decided afresh.
+    /// The decision failed: it may or may not have been committed, and a
+    /// retransmission (until the entry expires) says so with `Seen::Failed`.
+    pub fn fail(&self, key: Key) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = inner.entries.get_mut(&key) {
+            let seq = entry.seq();
+            *entry = Entry::Failed { seq };
+        }
+    }
+
+    /// The request got no answer and changed nothing (dropped before it was
+    /// decided): a retransmission is decided afresh.
     pub fn forget(&self, key: Key) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.entries.remove(&key);
@@ -162,6 +181,20 @@ mod tests {
         assert_eq!(cache.check_in(key(1), t), Seen::New);
         cache.answer(key(1), Arc::from(&b"reply"[..]));
         assert!(matches!(cache.check_in(key(1), t), Seen::Answered(_)));
+    }
+
+    #[test]
+    fn retransmission_of_a_failed_request_is_told_so_once() {
+        let cache = ReplyCache::new(Duration::from_secs(30), 100);
+        let t = Instant::now();
+        assert_eq!(cache.check_in(key(1), t), Seen::New);
+        cache.fail(key(1));
+        assert_eq!(cache.check_in(key(1), t), Seen::Failed);
+        assert_eq!(cache.check_in(key(1), t), Seen::InFlight);
+        cache.answer(key(1), Arc::from(&b"reply"[..]));
+        assert!(matches!(cache.check_in(key(1), t), Seen::Answered(_)));
+        let later = t + Duration::from_secs(31);
+        assert_eq!(cache.check_in(key(1), later), Seen::New);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use ichido_radius::{Code, Packet, decrypt_user_password, dictionary};
 use ichido_store::Db;
 
 use super::clients::Client;
+use super::code_delivery;
 use super::session::{Sessions, Taken};
 use crate::config::RadiusMode;
 
@@ -27,6 +28,8 @@ pub enum Decision {
     /// Ask for the code; the next Access-Request carries this State.
     Challenge {
         state: Vec<u8>,
+        /// The Reply-Message: `CODE_PROMPT`, or where a code was sent.
+        prompt: String,
     },
 }
 
@@ -45,11 +48,11 @@ impl Decision {
         match self {
             Decision::Accept => Packet::reply(request, Code::AccessAccept),
             Decision::Reject => Packet::reply(request, Code::AccessReject),
-            Decision::Challenge { state } => {
+            Decision::Challenge { state, prompt } => {
                 let mut reply = Packet::reply(request, Code::AccessChallenge);
                 reply
                     .add(dictionary::STATE, state.clone())
-                    .add_string(dictionary::REPLY_MESSAGE, CODE_PROMPT);
+                    .add_string(dictionary::REPLY_MESSAGE, prompt);
                 reply
             }
         }
@@ -57,7 +60,8 @@ impl Decision {
 }
 
 /// Who asked, for the audit log: the gateway as actor; the end user's
-/// address (Calling-Station-Id) when it is one, else the gateway's.
+/// address (Calling-Station-Id) when it is one, else the gateway's; the
+/// request's identity.
 pub fn context(client: &Client, request: &Packet, source: SocketAddr) -> Context {
     let nas = source.ip().to_canonical();
     let calling = request
@@ -78,6 +82,12 @@ pub fn context(client: &Client, request: &Packet, source: SocketAddr) -> Context
     if let Some(calling) = &calling {
         let _ = write!(user_agent, " calling={calling}");
     }
+    // Ties the events to the request, for its retransmissions: see `committed`.
+    let _ = write!(
+        user_agent,
+        " {}",
+        super::committed::request_id(&client.name, source, request)
+    );
     Context {
         actor: format!("radius:{}", client.name),
         client_ip: Some(client_ip.to_string()),
@@ -145,7 +155,7 @@ pub async fn decide(
         RadiusMode::Challenge => match request.attr(dictionary::STATE) {
             Some(state) => {
                 let now = ichido.clock().now();
-                match sessions.take(state, &client.name, &username, now) {
+                match sessions.take(state, &client.name, &username, now).await? {
                     Taken::Valid => ichido.validate(ctx, &username, password, None).await?,
                     other => return refuse(Some(&username), "radius.state", other.reason()).await,
                 }
@@ -155,12 +165,15 @@ pub async fn decide(
                     return Ok(Decision::Reject);
                 }
                 let now = ichido.clock().now();
-                return match sessions.open(&client.name, &username, now) {
-                    Some(state) => Ok(Decision::Challenge {
-                        state: state.to_vec(),
-                    }),
-                    None => refuse(Some(&username), "radius.challenge", "too_many_pending").await,
+                let state = sessions.open(&client.name, &username, now).await?;
+                let Some(prompt) = code_delivery::prompt(ichido, ctx, &username, password).await?
+                else {
+                    return Ok(Decision::Reject);
                 };
+                return Ok(Decision::Challenge {
+                    state: state.to_vec(),
+                    prompt,
+                });
             }
         },
     };

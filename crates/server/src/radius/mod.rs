@@ -12,6 +12,8 @@
 //! also audited, throttled so that a flood cannot fill the log.
 
 pub mod clients;
+pub mod code_delivery;
+pub mod committed;
 pub mod config;
 pub mod dedup;
 pub mod handler;
@@ -40,8 +42,6 @@ use crate::metrics::{ReasonLabel, ResultLabel};
 /// a few seconds more than a gateway's retry period).
 const REPLY_TTL: Duration = Duration::from_secs(30);
 const REPLY_CAPACITY: usize = 100_000;
-/// Two-step sign-ins waiting for their code, across all gateways.
-const STATE_CAPACITY: usize = 100_000;
 /// Requests decided at once; beyond that, new ones are dropped and retried
 /// by the gateway.
 const MAX_IN_FLIGHT: usize = 256;
@@ -85,7 +85,7 @@ pub async fn start(app: &AppState) -> anyhow::Result<Option<Listener>> {
         socket,
         app: app.clone(),
         clients,
-        sessions: Sessions::new(radius.state_seconds, STATE_CAPACITY),
+        sessions: Sessions::new(app.ichido.store.clone(), radius.state_seconds),
         replies: ReplyCache::new(REPLY_TTL, REPLY_CAPACITY),
         refusals: RefusalLog::default(),
         in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
@@ -209,8 +209,9 @@ impl Server {
         }
         let key = (source, request.identifier, request.authenticator);
         // A retransmission is answered before the rate limit: it is not a new attempt.
-        match self.replies.check_in(key, Instant::now()) {
-            Seen::New => {}
+        let after_failure = match self.replies.check_in(key, Instant::now()) {
+            Seen::New => false,
+            Seen::Failed => true,
             Seen::InFlight => return self.drop_packet(Some(&client), source, Discard::InFlight),
             Seen::Answered(reply) => {
                 self.count("retransmission");
@@ -219,17 +220,21 @@ impl Server {
                 }
                 return;
             }
-        }
+        };
         if !client.admit() {
-            self.replies.forget(key);
+            self.unclaim(key, after_failure);
             return self.drop_packet(Some(&client), source, Discard::RateLimited);
         }
         let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
-            self.replies.forget(key);
+            self.unclaim(key, after_failure);
             return self.drop_packet(Some(&client), source, Discard::Busy);
         };
         let server = self.clone();
-        tokio::spawn(async move { server.answer(client, request, source, key, permit).await });
+        tokio::spawn(async move {
+            server
+                .answer(client, request, source, key, after_failure, permit)
+                .await
+        });
     }
 
     async fn answer(
@@ -238,14 +243,13 @@ impl Server {
         request: Packet,
         source: SocketAddr,
         key: Key,
+        after_failure: bool,
         _permit: OwnedSemaphorePermit,
     ) {
         let (decision, label) = if request.code == Code::StatusServer {
             (Ok(Decision::Accept), "status_server")
         } else {
-            let ctx = handler::context(&client, &request, source);
-            let ichido = &self.app.ichido;
-            let d = handler::decide(ichido, &self.sessions, &client, &request, &ctx).await;
+            let d = self.decide(&client, &request, source, after_failure).await;
             let label = d.as_ref().map_or("error", Decision::label);
             (d, label)
         };
@@ -262,10 +266,44 @@ impl Server {
             }
             Err(e) => {
                 tracing::error!(client = %client.name, error = %e, "RADIUS request could not be decided");
-                self.replies.forget(key);
+                // No answer: the gateway retransmits, and the copy is
+                // answered from what this attempt committed, if anything.
+                self.replies.fail(key);
                 self.drop_packet(Some(&client), source, Discard::InternalError);
             }
         }
+    }
+
+    /// A request dropped before its decision; one that follows a failure
+    /// keeps that mark for its own retransmission.
+    fn unclaim(&self, key: Key, after_failure: bool) {
+        if after_failure {
+            self.replies.fail(key);
+        } else {
+            self.replies.forget(key);
+        }
+    }
+
+    /// An Access-Request. The retransmission of one whose decision failed
+    /// is accepted without a second look if its acceptance was committed.
+    async fn decide(
+        &self,
+        client: &Client,
+        request: &Packet,
+        source: SocketAddr,
+        after_failure: bool,
+    ) -> Result<Decision, ichido_domain::Error> {
+        let ichido = &self.app.ichido;
+        let ctx = handler::context(client, request, source);
+        if after_failure
+            && let Some(username) = request.string(ichido_radius::dictionary::USER_NAME)
+        {
+            let id = committed::request_id(&client.name, source, request);
+            if committed::accepted(ichido, &username, &id).await? {
+                return Ok(Decision::Accept);
+            }
+        }
+        handler::decide(ichido, &self.sessions, client, request, &ctx).await
     }
 
     async fn send(&self, reply: &[u8], to: SocketAddr) {

@@ -1,12 +1,13 @@
 //! The State of the two-step mode (RFC 2865 §5.24): handed out with an
 //! Access-Challenge once the password was right, good for one Access-Request
 //! from the same gateway for the same user, until it expires by the domain
-//! clock. Kept in memory: a restart only means signing in again.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
+//! clock. Kept in the database (`TwoStepStore`), only as a hash, so that
+//! behind a load balancer any node can take the second step.
 
 use ichido_domain::Timestamp;
+use ichido_domain::two_step::{PendingStep, TwoStepStore};
+use ichido_store::Db;
+use sha2::{Digest, Sha256};
 
 /// Octets of a State value: 128 random bits.
 pub const STATE_LEN: usize = 16;
@@ -33,65 +34,70 @@ impl Taken {
             Taken::Mismatch => "state_mismatch",
         }
     }
-}
 
-struct Pending {
-    client: String,
-    username: String,
-    expires: Timestamp,
-}
-
-pub struct Sessions {
-    pending: Mutex<HashMap<[u8; STATE_LEN], Pending>>,
-    lifetime_secs: i64,
-    capacity: usize,
-}
-
-impl Sessions {
-    pub fn new(lifetime_secs: i64, capacity: usize) -> Self {
-        Sessions {
-            pending: Mutex::new(HashMap::new()),
-            lifetime_secs,
-            capacity,
-        }
-    }
-
-    /// A fresh State for `username` at gateway `client`; `None` when
-    /// `capacity` States are pending and none has expired.
-    pub fn open(&self, client: &str, username: &str, now: Timestamp) -> Option<[u8; STATE_LEN]> {
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        if pending.len() >= self.capacity {
-            pending.retain(|_, p| p.expires > now);
-            if pending.len() >= self.capacity {
-                return None;
-            }
-        }
-        let mut state = [0u8; STATE_LEN];
-        state.copy_from_slice(&ichido_crypto::random::bytes(STATE_LEN));
-        pending.insert(
-            state,
-            Pending {
-                client: client.to_owned(),
-                username: username.to_owned(),
-                expires: now.plus_secs(self.lifetime_secs),
-            },
-        );
-        Some(state)
-    }
-
-    /// Spends the State, whatever the outcome: each is good for one try.
-    pub fn take(&self, state: &[u8], client: &str, username: &str, now: Timestamp) -> Taken {
-        let Ok(key) = <[u8; STATE_LEN]>::try_from(state) else {
-            return Taken::Unknown;
-        };
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        match pending.remove(&key) {
+    /// What the pending step found for a State (if any) means for this request.
+    fn judge(found: Option<&PendingStep>, client: &str, username: &str, now: Timestamp) -> Taken {
+        match found {
             None => Taken::Unknown,
-            Some(p) if p.expires <= now => Taken::Expired,
+            Some(p) if p.expires_at <= now => Taken::Expired,
             Some(p) if p.client != client || p.username != username => Taken::Mismatch,
             Some(_) => Taken::Valid,
         }
     }
+}
+
+pub struct Sessions {
+    store: Db,
+    lifetime_secs: i64,
+}
+
+impl Sessions {
+    pub fn new(store: Db, lifetime_secs: i64) -> Self {
+        Sessions {
+            store,
+            lifetime_secs,
+        }
+    }
+
+    /// A fresh State for `username` at gateway `client`.
+    pub async fn open(
+        &self,
+        client: &str,
+        username: &str,
+        now: Timestamp,
+    ) -> Result<[u8; STATE_LEN], ichido_domain::Error> {
+        let mut state = [0u8; STATE_LEN];
+        state.copy_from_slice(&ichido_crypto::random::bytes(STATE_LEN));
+        let step = PendingStep {
+            key_hash: key_hash(&state),
+            client: client.to_owned(),
+            username: username.to_owned(),
+            expires_at: now.plus_secs(self.lifetime_secs),
+        };
+        self.store.open_step(&step, now).await?;
+        Ok(state)
+    }
+
+    /// Spends the State, whatever the outcome: each is good for one try.
+    pub async fn take(
+        &self,
+        state: &[u8],
+        client: &str,
+        username: &str,
+        now: Timestamp,
+    ) -> Result<Taken, ichido_domain::Error> {
+        if state.len() != STATE_LEN {
+            return Ok(Taken::Unknown);
+        }
+        let found = self.store.take_step(&key_hash(state)).await?;
+        Ok(Taken::judge(found.as_ref(), client, username, now))
+    }
+}
+
+/// What the database keeps of a State: a reader of it cannot answer a
+/// challenge with it. 128 random bits need no key or stretching.
+fn key_hash(state: &[u8]) -> String {
+    hex::encode(Sha256::digest(state))
 }
 
 #[cfg(test)]
@@ -100,47 +106,33 @@ mod tests {
 
     const T: Timestamp = Timestamp(1_700_000_000_000);
 
-    #[test]
-    fn state_is_good_once_for_its_client_and_user() {
-        let s = Sessions::new(120, 10);
-        let state = s.open("vpn", "alice", T).unwrap();
-        assert_eq!(
-            s.take(&state, "vpn", "alice", T.plus_secs(119)),
-            Taken::Valid
-        );
-        assert_eq!(
-            s.take(&state, "vpn", "alice", T.plus_secs(119)),
-            Taken::Unknown
-        );
+    fn pending(client: &str, username: &str) -> PendingStep {
+        PendingStep {
+            key_hash: key_hash(&[7; STATE_LEN]),
+            client: client.into(),
+            username: username.into(),
+            expires_at: T.plus_secs(120),
+        }
     }
 
     #[test]
-    fn state_expires_by_the_clock() {
-        let s = Sessions::new(120, 10);
-        let state = s.open("vpn", "alice", T).unwrap();
+    fn state_is_good_for_its_client_and_user_until_it_expires() {
+        let p = pending("vpn", "alice");
+        let judge = |c, u, at| Taken::judge(Some(&p), c, u, at);
+        assert_eq!(judge("vpn", "alice", T.plus_secs(119)), Taken::Valid);
+        assert_eq!(judge("vpn", "alice", T.plus_secs(120)), Taken::Expired);
+        assert_eq!(judge("vpn", "bob", T), Taken::Mismatch);
+        assert_eq!(judge("rdp", "alice", T), Taken::Mismatch);
+        assert_eq!(Taken::judge(None, "vpn", "alice", T), Taken::Unknown);
+    }
+
+    #[test]
+    fn only_a_hash_of_the_state_is_kept() {
+        // SHA-256 of sixteen 0x07 octets, computed independently
+        // (`printf '\x07%.0s' {1..16} | sha256sum`).
         assert_eq!(
-            s.take(&state, "vpn", "alice", T.plus_secs(120)),
-            Taken::Expired
+            key_hash(&[7; STATE_LEN]),
+            "d761d406af2a4a5a15f67c924378ed88d1f85c13f1a37fc7366f59789b3bcd65"
         );
-    }
-
-    #[test]
-    fn state_of_another_user_or_gateway_is_spent_and_refused() {
-        let s = Sessions::new(120, 10);
-        let state = s.open("vpn", "alice", T).unwrap();
-        assert_eq!(s.take(&state, "vpn", "bob", T), Taken::Mismatch);
-        assert_eq!(s.take(&state, "vpn", "alice", T), Taken::Unknown);
-        let state = s.open("vpn", "alice", T).unwrap();
-        assert_eq!(s.take(&state, "rdp", "alice", T), Taken::Mismatch);
-        assert_eq!(s.take(b"short", "vpn", "alice", T), Taken::Unknown);
-    }
-
-    #[test]
-    fn capacity_is_freed_by_expiry_only() {
-        let s = Sessions::new(120, 2);
-        assert!(s.open("vpn", "a", T).is_some());
-        assert!(s.open("vpn", "b", T).is_some());
-        assert!(s.open("vpn", "c", T).is_none());
-        assert!(s.open("vpn", "c", T.plus_secs(121)).is_some());
     }
 }

@@ -48,7 +48,7 @@ pub struct TestServer {
 
 /// A database of its own for one test, dropped afterwards — also when the
 /// test fails, so a red run leaves nothing behind.
-struct PgDatabase {
+pub struct PgDatabase {
     admin_url: String,
     name: String,
 }
@@ -76,7 +76,7 @@ impl Drop for PgDatabase {
     }
 }
 
-fn postgres_url() -> Option<String> {
+pub fn postgres_url() -> Option<String> {
     match std::env::var("ICHIDO_TEST_POSTGRES_URL") {
         Ok(u) if !u.is_empty() => Some(u),
         _ if std::env::var_os("CI").is_some() => {
@@ -86,7 +86,7 @@ fn postgres_url() -> Option<String> {
     }
 }
 
-async fn create_pg_database(admin_url: &str) -> (PgDatabase, String) {
+pub async fn create_pg_database(admin_url: &str) -> (PgDatabase, String) {
     sqlx::any::install_default_drivers();
     let name = format!("ichido_e2e_{}", hex_id());
     let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(admin_url)

@@ -49,6 +49,28 @@ impl Harness {
         clients: Vec<RadiusClientConfig>,
         tune: impl FnOnce(&mut Config),
     ) -> Harness {
+        let h = Self::launch(clients, tune).await;
+        assert!(
+            h.running().bootstrap_key.is_some(),
+            "first start creates an admin key"
+        );
+        h
+    }
+
+    /// Another node on the same database and master key as `self`, with
+    /// its own RADIUS port and clock (set to `self`'s time).
+    pub async fn join(&self, clients: Vec<RadiusClientConfig>) -> Harness {
+        let first = self.running().state.config.clone();
+        let node = Self::launch(clients, |c| {
+            c.database_url = first.database_url.clone();
+            c.master_key_file = Some(first.master_key_path());
+        })
+        .await;
+        node.clock.set(self.clock.now());
+        node
+    }
+
+    async fn launch(clients: Vec<RadiusClientConfig>, tune: impl FnOnce(&mut Config)) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -68,10 +90,6 @@ impl Harness {
             .await
             .expect("server starts");
         let radius = running.radius_addr.expect("RADIUS listens");
-        assert!(
-            running.bootstrap_key.is_some(),
-            "first start creates an admin key"
-        );
         Harness {
             running: Some(running),
             clock,

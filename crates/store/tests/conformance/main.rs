@@ -11,6 +11,7 @@ mod audit_tamper;
 mod schema;
 mod throttle;
 mod tokens;
+mod two_step;
 mod users;
 mod validation;
 
@@ -64,6 +65,9 @@ on_both_backends! {
     tokens::activate_only_pending_and_unexpired(db) on Memory;
     tokens::reseal_replaces_only_the_expected_value(db) on Memory;
     tokens::validity_is_stored_on_creation_and_replaced_whole(db) on Memory;
+    two_step::a_pending_step_is_taken_once(db) on Memory;
+    two_step::concurrent_takes_of_one_step_yield_exactly_one(db) on File;
+    two_step::opening_a_step_clears_the_expired_ones(db) on Memory;
     audit::every_change_appends_one_chained_audit_event(db) on File;
     audit::concurrent_audit_appends_keep_the_chain_intact(db) on File;
     audit::concurrent_failed_changes_append_nothing(db) on File;
