@@ -791,7 +791,7 @@ async fn retransmission_after_a_lost_commit_acknowledgement_on_postgres() {
 
 async fn lost_commit_acknowledgement(database_url: Option<String>) {
     let h = Harness::start_with(vec![client("vpn", RadiusMode::Otp)], |c| {
-        c.database_url = database_url;
+        c.database_url = database_url.map(Into::into);
     })
     .await;
     let seed = h.user_with_hotp("alice", None, 6).await;
@@ -951,7 +951,7 @@ async fn two_step_state_from_one_node_is_answered_on_another_once() {
     };
     let (_db, url) = common::create_pg_database(&url).await;
     let clients = || vec![client("vpn", RadiusMode::Challenge)];
-    let a = Harness::start_with(clients(), |c| c.database_url = Some(url.clone())).await;
+    let a = Harness::start_with(clients(), |c| c.database_url = Some(url.as_str().into())).await;
     let b = a.join(clients()).await;
     let seed = a.user_with_hotp("alice", Some("secret"), 6).await;
 

@@ -261,7 +261,7 @@ async fn password_and_mailbox_alone_wait_a_day_announced_on_every_channel(backen
     let gw = HttpSink::start().await;
     let Some(s) = TestServer::start_with(backend, |c| {
         with_smtp(c, &sink);
-        c.sms.url = gw.url.clone();
+        c.sms.url = gw.url.as_str().into();
         c.sms.attempts = 1;
         c.notifications.email = true;
         c.notifications.poll_ms = 20;
@@ -574,7 +574,7 @@ async fn a_code_sent_to_the_phone_is_a_second_factor_an_emailed_one_is_not(backe
     let gw = HttpSink::start().await;
     let Some(s) = TestServer::start_with(backend, |c| {
         with_smtp(c, &sink);
-        c.sms.url = gw.url.clone();
+        c.sms.url = gw.url.as_str().into();
         c.sms.attempts = 1;
     })
     .await

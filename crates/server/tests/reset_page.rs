@@ -279,7 +279,7 @@ async fn the_page_sends_a_code_to_the_phone_as_the_second_factor(backend: Backen
         c.smtp.from = "Ichido <mfa@example.com>".into();
         c.smtp.attempts = 1;
         c.reset.base_url = "https://portal.example.com".into();
-        c.sms.url = gw.url.clone();
+        c.sms.url = gw.url.as_str().into();
         c.sms.attempts = 1;
     })
     .await

@@ -41,7 +41,8 @@ impl FromRequestParts<AppState> for Browser {
     ) -> Result<Self, Self::Rejection> {
         Ok(Browser(Context {
             actor: "web:reset".into(),
-            client_ip: client_ip(parts, state.config.trust_forwarded_for).map(|ip| ip.to_string()),
+            client_ip: client_ip(parts, &state.config.http.trusted_proxies)
+                .map(|ip| ip.to_string()),
             user_agent: user_agent(parts),
         }))
     }
