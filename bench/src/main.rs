@@ -112,9 +112,10 @@ struct IchidoArgs {
     /// An API key (admin to enroll; validator is enough to validate).
     #[arg(long, env = "BENCH_ADMIN_KEY")]
     admin_key: String,
-    /// Loops sending wrong passwords for made-up users beside the measured
-    /// load (one Argon2id evaluation each), to show that password work does
-    /// not slow code checks. Their requests are not in the report.
+    /// Loops sending wrong passwords for users of their own beside the
+    /// measured load (one Argon2id evaluation each), to show that password
+    /// work does not slow code checks. Their requests are not in the report;
+    /// the server must not lock those users (a high `max_failures`).
     #[arg(long, default_value_t = 0)]
     password_flood: usize,
 }
@@ -279,6 +280,15 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     UserFile { users }
                 }
             };
+            if ichido.password_flood > 0 {
+                ichido_bench::flood::create_users(
+                    &http,
+                    &ichido.urls[0],
+                    &ichido.admin_key,
+                    ichido.password_flood,
+                )
+                .await?;
+            }
             let flood = match ichido.password_flood {
                 0 => None,
                 n => Some(ichido_bench::flood::start(

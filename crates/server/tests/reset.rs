@@ -620,7 +620,7 @@ async fn a_code_sent_to_the_phone_is_a_second_factor_an_emailed_one_is_not(backe
             "POST",
             "/v1/challenges",
             Some(&validator),
-            Some(json!({"username": "carol", "serial": email_serial(&s).await})),
+            Some(json!({"username": "carol", "password": PASSWORD, "serial": email_serial(&s).await})),
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{b}");

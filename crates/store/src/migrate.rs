@@ -31,7 +31,10 @@ const POSTGRES: &[(i64, &str)] = &[
         5,
         include_str!("../migrations/postgres/0005_reset_procedure_and_key_revocation.sql"),
     ),
-    (6, include_str!("../migrations/postgres/0006_audit_keyed.sql")),
+    (
+        6,
+        include_str!("../migrations/postgres/0006_audit_keyed.sql"),
+    ),
     (7, include_str!("../migrations/postgres/0007_two_step.sql")),
 ];
 

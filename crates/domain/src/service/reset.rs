@@ -6,8 +6,8 @@
 use ichido_otp::{Algorithm, Digits, Secret};
 
 use super::Ichido;
-use super::subject::NO_USER;
 use super::challenges::{ChallengeError, ChallengeRequest, Channel};
+use super::subject::NO_USER;
 use super::tokens::key_uri;
 use super::validation::Outcome;
 use crate::audit::{Context, Event};
