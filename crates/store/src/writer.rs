@@ -165,6 +165,11 @@ impl Writer {
             })
             .await;
         assert!(died.is_err(), "a killed writer answers no write");
+        // The write's answer is dropped while the task unwinds, a moment
+        // before the supervisor hears of the death: wait for that moment.
+        while self.health.is_up() {
+            tokio::task::yield_now().await;
+        }
         release
     }
 
