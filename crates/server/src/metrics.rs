@@ -4,6 +4,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -34,6 +35,9 @@ pub struct Metrics {
     pub rate_limited: Counter,
     pub radius_requests: Family<ResultLabel, Counter>,
     pub radius_dropped: Family<ReasonLabel, Counter>,
+    /// Set from the writer's health at each scrape.
+    pub writer_up: Gauge,
+    pub writer_restarts: Gauge,
 }
 
 impl Default for Metrics {
@@ -76,8 +80,22 @@ impl Default for Metrics {
             "Work caused by requests, by route and kind (reads, writes, password_hashes)",
             work.clone(),
         );
+        let writer_up = Gauge::default();
+        let writer_restarts = Gauge::default();
+        registry.register(
+            "database_writer_up",
+            "1 while the group-commit writer runs, 0 from its death until its successor runs",
+            writer_up.clone(),
+        );
+        registry.register(
+            "database_writer_restarts",
+            "Times the group-commit writer died and was started again since the process started",
+            writer_restarts.clone(),
+        );
         Metrics {
             registry,
+            writer_up,
+            writer_restarts,
             work,
             validations,
             validation_seconds,

@@ -50,6 +50,13 @@ async fn a_dead_writer_makes_readyz_fail_and_writes_recover_after_restart() {
     }
     assert_eq!(db.writer_health().restarts(), 1);
     assert_eq!(s.call("GET", "/readyz", None, None).await.0, StatusCode::OK);
+    let (_, metrics) = s.call("GET", "/metrics", None, None).await;
+    let metrics = metrics.as_str().unwrap_or_default().to_owned();
+    assert!(
+        metrics.contains("ichido_database_writer_restarts 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("ichido_database_writer_up 1"), "{metrics}");
     // Writes go through the new writer: a user is created and audited.
     let (st, body) = s
         .post("/v1/users", json!({"username": "after-restart"}))

@@ -8,6 +8,7 @@
 //! still works); OCRA answers always need their challenge id, since the
 //! question is part of what was signed.
 
+use ichido_crypto::SecretString;
 use ichido_otp::Secret;
 use ichido_otp::ocra::{self, DataInput, Suite};
 
@@ -29,7 +30,7 @@ use crate::user::User;
 #[derive(Clone, Debug, Default)]
 pub struct ChallengeRequest {
     pub username: String,
-    pub password: Option<String>,
+    pub password: Option<SecretString>,
     /// Only this token; otherwise every active email, SMS and OCRA token.
     pub serial: Option<String>,
     /// A transfer to sign: only OCRA tokens are asked.
@@ -134,7 +135,11 @@ impl<S: Store> Ichido<S> {
         };
 
         let subject = self
-            .subject(&req.username, req.password.as_deref(), now)
+            .subject(
+                &req.username,
+                req.password.as_ref().map(SecretString::expose),
+                now,
+            )
             .await?;
         let tokens = self.challenge_tokens(&subject, &req, now).await?;
         let Some(user) = subject.ready().filter(|_| !tokens.is_empty()) else {

@@ -287,7 +287,7 @@ impl<S: Store> Ichido<S> {
             }
             let req = ChallengeRequest {
                 username: user.username.to_string(),
-                password: Some(pw.to_owned()),
+                password: Some(pw.into()),
                 serial: Some(t.serial.to_string()),
                 ..ChallengeRequest::default()
             };

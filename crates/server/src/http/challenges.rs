@@ -93,7 +93,7 @@ pub async fn create_challenge(
             &caller.ctx,
             ChallengeRequest {
                 username: super::wire::username(&req.username)?,
-                password: req.password.as_ref().map(|p| p.expose().to_owned()),
+                password: req.password.clone(),
                 serial: req.serial,
                 transaction: req.transaction,
                 question: req.question,

@@ -31,6 +31,11 @@ pub async fn readyz(State(app): State<AppState>) -> (StatusCode, &'static str) {
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, body = String)))]
 pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+    let health = app.ichido.store.writer_health();
+    app.metrics.writer_up.set(i64::from(health.is_up()));
+    app.metrics
+        .writer_restarts
+        .set(i64::try_from(health.restarts()).unwrap_or(i64::MAX));
     (
         [(
             header::CONTENT_TYPE,

@@ -5,6 +5,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use ichido_crypto::SecretString;
 use ichido_domain::reset::Stage;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -36,7 +37,8 @@ pub struct ResetRequestResponse {
 #[serde(deny_unknown_fields)]
 pub struct ResetVerifyRequest {
     /// The account's static password.
-    pub password: String,
+    #[schema(value_type = String)]
+    pub password: SecretString,
     /// A second factor, if the holder has one: a code of a token they still
     /// hold, a backup or emergency code, or a code sent by SMS. Without it
     /// (and without an approval) the waiting period starts.
@@ -70,7 +72,8 @@ impl ResetStatusResponse {
 #[serde(deny_unknown_fields)]
 pub struct ResetEnrollRequest {
     /// The account's static password.
-    pub password: String,
+    #[schema(value_type = String)]
+    pub password: SecretString,
     /// The new token's type; only `totp`.
     #[serde(rename = "type")]
     pub kind: Option<String>,
@@ -139,7 +142,12 @@ pub async fn verify_reset(
 ) -> Result<Json<ResetStatusResponse>, ApiError> {
     let status = app
         .ichido
-        .verify_reset(&caller.ctx, &token, &req.password, req.code.as_deref())
+        .verify_reset(
+            &caller.ctx,
+            &token,
+            req.password.expose(),
+            req.code.as_deref(),
+        )
         .await?;
     Ok(Json(ResetStatusResponse::new(status.stage)))
 }
@@ -148,7 +156,8 @@ pub async fn verify_reset(
 #[serde(deny_unknown_fields)]
 pub struct ResetSendCodeRequest {
     /// The account's static password.
-    pub password: String,
+    #[schema(value_type = String)]
+    pub password: SecretString,
 }
 
 /// Where the codes went, masked.
@@ -174,7 +183,7 @@ pub async fn send_reset_code(
     let now = app.ichido.clock().now();
     let sent = app
         .ichido
-        .send_reset_code(&caller.ctx, &token, &req.password)
+        .send_reset_code(&caller.ctx, &token, req.password.expose())
         .await
         .map_err(|e| challenge_error(e, now))?;
     Ok((
@@ -211,7 +220,12 @@ pub async fn enroll_after_reset(
 ) -> Result<(StatusCode, Json<CreateTokenResponse>), ApiError> {
     let done = app
         .ichido
-        .complete_reset(&caller.ctx, &token, &req.password, req.kind.as_deref())
+        .complete_reset(
+            &caller.ctx,
+            &token,
+            req.password.expose(),
+            req.kind.as_deref(),
+        )
         .await?;
     let e = done.enrolled;
     Ok((

@@ -43,7 +43,7 @@ pub async fn prompt(
     }
     let req = ChallengeRequest {
         username: username.to_owned(),
-        password: Some(password.to_owned()),
+        password: Some(password.into()),
         ..Default::default()
     };
     match ichido.create_challenge(ctx, req).await {

@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::get;
+use ichido_crypto::SecretString;
 use ichido_domain::audit::Context;
 use ichido_domain::notify::escape_html;
 use ichido_domain::reset::Stage;
@@ -53,7 +54,7 @@ pub struct ResetForm {
     /// `verify`, `send-code`, `enroll`, `activate` or `cancel`.
     step: String,
     #[serde(default)]
-    password: String,
+    password: SecretString,
     #[serde(default)]
     code: String,
 }
@@ -173,13 +174,16 @@ async fn submit(
         "verify" => {
             let code = Some(f.code.as_str()).filter(|c| !c.trim().is_empty());
             ichido
-                .verify_reset(&ctx, &token, &f.password, code)
+                .verify_reset(&ctx, &token, f.password.expose(), code)
                 .await
                 .map(|s| stage_page(StatusCode::OK, s.stage, None))
         }
         "send-code" => {
             let now = ichido.clock().now();
-            match ichido.send_reset_code(&ctx, &token, &f.password).await {
+            match ichido
+                .send_reset_code(&ctx, &token, f.password.expose())
+                .await
+            {
                 Ok(sent) => {
                     let to: Vec<String> = sent.into_iter().map(|c| c.to).collect();
                     let stage = ichido.reset_stage(&token).await.unwrap_or(Stage::Closed);
@@ -189,7 +193,10 @@ async fn submit(
                 Err(e) => return failure(&app, &token, challenge_error(e, now)).await,
             }
         }
-        "enroll" => match ichido.complete_reset(&ctx, &token, &f.password, None).await {
+        "enroll" => match ichido
+            .complete_reset(&ctx, &token, f.password.expose(), None)
+            .await
+        {
             Ok(done) => Ok(enrolled_page(&done.enrolled.uri, &done.enrolled.secret)),
             Err(e) => Err(e),
         },
