@@ -1,16 +1,29 @@
-//! The password pool: Argon2id evaluations on tokio's blocking threads, at
-//! most `threads` at once. Waiting for a thread is an async wait, so a flood
-//! of passwords queues here while the async workers go on checking codes,
+//! The password pool: Argon2id evaluations on a few threads of their own,
+//! started once. Handing a job over is an async wait, so a flood of
+//! passwords queues here while the async workers go on checking codes,
 //! committing batches and reading RADIUS packets.
+//!
+//! Why not tokio's `spawn_blocking` behind a semaphore: that runs each job
+//! on whichever blocking thread is free, and each thread the allocator
+//! meets keeps its own arena with a freed 19 MiB Argon2 block in it; under
+//! a flood the process grew to ~345 MiB (bench/flood-ab.sh). A fixed set of
+//! threads keeps that memory to one block per thread. It is a few lines, so
+//! no thread-pool crate is pulled in for it.
 
-use std::sync::Arc;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex};
 
 use ichido_crypto::password::PasswordError;
 use ichido_domain::password::{HashJob, PasswordFuture, PasswordJob, PasswordPool};
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, oneshot};
+
+type Task = Box<dyn FnOnce() + Send>;
+
+/// Jobs waiting for a thread, beyond which callers wait to hand theirs over.
+const QUEUE: usize = 1024;
 
 pub struct BlockingPasswords {
-    permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Task>,
 }
 
 impl BlockingPasswords {
@@ -23,9 +36,18 @@ impl BlockingPasswords {
                 .max(1),
             n => n,
         };
-        BlockingPasswords {
-            permits: Arc::new(Semaphore::new(threads)),
+        let (jobs, rx) = mpsc::channel::<Task>(QUEUE);
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads {
+            let rx = rx.clone();
+            let started = std::thread::Builder::new()
+                .name(format!("ichido-password-{i}"))
+                .spawn(move || work_loop(&rx));
+            if let Err(e) = started {
+                tracing::error!(error = %e, "could not start a password thread");
+            }
         }
+        BlockingPasswords { jobs }
     }
 
     fn run<T: Send + 'static>(
@@ -34,13 +56,31 @@ impl BlockingPasswords {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> PasswordFuture<T> {
         ichido_store::work::count(|w| w.password_hashes += 1);
-        let permits = self.permits.clone();
+        let jobs = self.jobs.clone();
         Box::pin(async move {
-            let Ok(_permit) = permits.acquire_owned().await else {
+            let (done, answer) = oneshot::channel();
+            let task: Task = Box::new(move || {
+                // A job that panics answers nothing; the thread lives on.
+                if let Ok(out) = catch_unwind(AssertUnwindSafe(work)) {
+                    let _ = done.send(out);
+                }
+            });
+            if jobs.send(task).await.is_err() {
                 return default;
-            };
-            tokio::task::spawn_blocking(work).await.unwrap_or(default)
+            }
+            answer.await.unwrap_or(default)
         })
+    }
+}
+
+/// Takes jobs until every sender is gone (the server stopped).
+fn work_loop(rx: &Mutex<mpsc::Receiver<Task>>) {
+    loop {
+        let task = rx.lock().unwrap_or_else(|e| e.into_inner()).blocking_recv();
+        match task {
+            Some(task) => task(),
+            None => return,
+        }
     }
 }
 
@@ -50,5 +90,41 @@ impl PasswordPool for BlockingPasswords {
     }
     fn hash(&self, job: HashJob) -> PasswordFuture<Result<String, PasswordError>> {
         self.run(Err(PasswordError::Hashing), move || job.run())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    fn thread_name() -> String {
+        std::thread::current().name().unwrap_or_default().to_owned()
+    }
+
+    #[tokio::test]
+    async fn every_job_runs_on_one_of_the_pools_own_threads() {
+        let pool = BlockingPasswords::new(2);
+        let runs: Vec<_> = (0..32)
+            .map(|_| pool.run(String::new(), thread_name))
+            .collect();
+        let mut names = HashSet::new();
+        for run in runs {
+            names.insert(run.await);
+        }
+        assert!(names.len() <= 2, "{names:?}");
+        assert!(
+            names.iter().all(|n| n.starts_with("ichido-password-")),
+            "{names:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_answers_the_default_and_the_thread_goes_on() {
+        let pool = BlockingPasswords::new(1);
+        let panicked = pool.run(7, || panic!("a job that fails")).await;
+        assert_eq!(panicked, 7);
+        assert_eq!(pool.run(0, || 42).await, 42);
     }
 }
