@@ -1005,3 +1005,61 @@ async fn two_step_state_from_one_node_is_answered_on_another_once() {
     b.stop().await;
     a.stop().await;
 }
+
+/// What one Access-Request cost the server, from its work counters.
+fn radius_work(h: &Harness) -> [u64; 3] {
+    ["reads", "writes", "password_hashes"].map(|w| {
+        h.metric(&format!(
+            "ichido_request_work_total{{route=\"radius\",work=\"{w}\"}}"
+        ))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_cost_the_same_and_read_the_same_for_every_kind_of_user() {
+    let h = Harness::start(vec![client("vpn", RadiusMode::PasswordOtp)]).await;
+    h.user_with_hotp("alice", Some("secret"), 6).await;
+    h.user_with_hotp("locked", Some("secret"), 6).await;
+    h.user_with_hotp("nopass", None, 6).await;
+    let socket = socket().await;
+    // Lock "locked" with wrong passwords (max_failures is 10 by default).
+    for id in 0..10u8 {
+        let wrong = access_request(id, "locked", "nope000000", SECRET, &[]);
+        exchange(&socket, h.radius, &wrong, WAIT)
+            .await
+            .expect("an answer");
+    }
+    let mut answers = Vec::new();
+    for (id, user) in (100u8..).zip(["ghost", "locked", "nopass", "alice"]) {
+        let before = radius_work(&h);
+        let request = access_request(id, user, "wrongpw123456", SECRET, &[]);
+        let reply = exchange(&socket, h.radius, &request, WAIT)
+            .await
+            .expect("an answer");
+        let after = radius_work(&h);
+        let work: Vec<u64> = after.iter().zip(before).map(|(a, b)| a - b).collect();
+        let mut packet = Packet::decode(&reply).unwrap();
+        // The identifier, authenticator and Message-Authenticator follow the
+        // request; everything else must be the same.
+        packet.identifier = 0;
+        packet.authenticator = [0; 16];
+        packet
+            .attributes
+            .retain(|a| a.typ != dictionary::MESSAGE_AUTHENTICATOR);
+        answers.push((user, packet, work));
+    }
+    let (_, first, first_work) = &answers[0];
+    assert_eq!(first.code, Code::AccessReject);
+    assert_eq!(first_work[2], 1, "one Argon2id evaluation");
+    for (user, packet, work) in &answers[1..] {
+        assert_eq!(
+            packet, first,
+            "{user}'s answer differs from an unknown user's"
+        );
+        assert_eq!(
+            work, first_work,
+            "{user}'s work differs from an unknown user's"
+        );
+    }
+    h.stop().await;
+}

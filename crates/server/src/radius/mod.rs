@@ -249,7 +249,10 @@ impl Server {
         let (decision, label) = if request.code == Code::StatusServer {
             (Ok(Decision::Accept), "status_server")
         } else {
-            let d = self.decide(&client, &request, source, after_failure).await;
+            let decided = self.decide(&client, &request, source, after_failure);
+            let (d, work) = ichido_store::work::measure(decided).await;
+            // Counted before the answer leaves, as for HTTP routes.
+            self.app.metrics.record_work("radius", work);
             let label = d.as_ref().map_or("error", Decision::label);
             (d, label)
         };
