@@ -147,7 +147,7 @@ thread_local! {
     /// thread's life and wiped after each use. Allocated and freed per
     /// evaluation instead, it stayed behind in every allocator arena that
     /// met one: a flood of passwords took the server from 20 to over
-    /// 200 MiB (bench/flood-ab.sh).
+    /// 200 MiB (bench/ab.sh).
     static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
 }
 

@@ -4,11 +4,11 @@
 //! committing batches and reading RADIUS packets.
 //!
 //! Why not tokio's `spawn_blocking` behind a semaphore: that runs each job
-//! on whichever blocking thread is free, and each thread the allocator
-//! meets keeps its own arena with a freed 19 MiB Argon2 block in it; under
-//! a flood the process grew to ~345 MiB (bench/flood-ab.sh). A fixed set of
-//! threads keeps that memory to one block per thread. It is a few lines, so
-//! no thread-pool crate is pulled in for it.
+//! on whichever blocking thread is free, and every thread keeps Argon2's
+//! working memory (19 MiB, see `ichido_crypto::password`); under a flood the
+//! process grew to ~345 MiB (bench/ab.sh). A fixed set of threads keeps it
+//! to one working memory per thread: 42 MiB under the same flood. It is a
+//! few lines, so no thread-pool crate is pulled in for it.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# A/B of one question: do code checks keep their latency beside a flood of
-# wrong passwords? Two server binaries (A, say the previous commit's, and B)
-# take turns on the same machine in the same minutes: each serves code-only
-# validations at a fixed rate, open loop, first alone and then beside
-# FLOOD loops that send wrong passwords for users of their own (one
-# Argon2id evaluation each, on any version).
+# A/B of two server binaries (A, say the previous commit's, and B), taking
+# turns on the same machine in the same minutes, each on a fresh SQLite
+# database: code-only validations closed loop (CONCURRENCY in flight), then
+# at a fixed RATE open loop, alone and beside FLOOD loops that send wrong
+# passwords for users of their own (one Argon2id evaluation each, on any
+# version): do code checks keep their latency beside a password flood?
 #
-#   bench/flood-ab.sh A_BIN B_BIN            # e.g. an older build, then this one
-#   ROUNDS=1 DURATION=5s bench/flood-ab.sh A_BIN B_BIN
+#   bench/ab.sh A_BIN B_BIN            # e.g. an older build, then this one
+#   ROUNDS=1 DURATION=5s bench/ab.sh A_BIN B_BIN
 #
 # The bench binary is this tree's (BENCH_BIN, else target/release). Prints
 # the table of every run, labelled "A ..." and "B ...".
@@ -21,9 +21,10 @@ DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 USERS=${USERS:-2000}
 RATE=${RATE:-1000}
+CONCURRENCY=${CONCURRENCY:-64}
 FLOOD=${FLOOD:-16}
 BENCH=${BENCH_BIN:-$PWD/target/release/ichido-bench}
-WORK=$(mktemp -d /tmp/ichido-flood-ab.XXXXXX)
+WORK=$(mktemp -d /tmp/ichido-ab.XXXXXX)
 RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
 echo "work directory: $WORK"
@@ -62,7 +63,9 @@ for round in $(seq 1 "$ROUNDS"); do
     users=$WORK/users-$side-$round.json
     "$BENCH" enroll --url http://127.0.0.1:18090 --admin-key "$key" --users "$USERS" --out "$users" >/dev/null 2>&1
     common=(http --url http://127.0.0.1:18090 --admin-key "$key" --users-file "$users" --server-pid "$PID"
-      --rate "$RATE" --concurrency 1024 --duration "$DURATION" --warmup "$WARMUP" --results "$RESULTS")
+      --duration "$DURATION" --warmup "$WARMUP" --results "$RESULTS")
+    "$BENCH" "${common[@]}" --concurrency "$CONCURRENCY" --label "$side, closed" >/dev/null
+    common+=(--rate "$RATE" --concurrency 1024)
     "$BENCH" "${common[@]}" --label "$side, open $RATE/s" >/dev/null
     "$BENCH" "${common[@]}" --label "$side, open $RATE/s, password flood $FLOOD" \
       --password-flood "$FLOOD" | grep 'password flood' | sed "s/^/$side round $round: /"
