@@ -53,11 +53,18 @@ pub struct SealedRow {
     pub sealed_secret: String,
 }
 
-/// Recovery (backup codes, lost tokens, import, reports) and self-service
-/// reset are ports of their own in `recovery` and `reset`; every store
-/// implements all three.
+/// Recovery (backup codes, lost tokens, import, reports), self-service
+/// reset and sign-in (pending sign-ins, remembered devices, history) are
+/// ports of their own in `recovery`, `reset` and `signin`; every store
+/// implements all four.
 pub trait Store:
-    crate::recovery::RecoveryStore + crate::reset::ResetStore + Clone + Send + Sync + 'static
+    crate::recovery::RecoveryStore
+    + crate::reset::ResetStore
+    + crate::signin::SigninStore
+    + Clone
+    + Send
+    + Sync
+    + 'static
 {
     // Users
     fn create_user(
