@@ -36,6 +36,9 @@ pub struct Failure {
     /// Challenges the failed answer was tried against: each loses an
     /// attempt in the same transaction.
     pub challenges: Vec<String>,
+    /// A refused sign-in: its row of the user's history, in the same
+    /// transaction.
+    pub signin: Option<crate::signin::SigninRecord>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -23,12 +23,19 @@ struct Fixture {
 
 /// Alice, with a password and an active TOTP token.
 async fn fixture(backend: Backend) -> Option<Fixture> {
-    let s = TestServer::start(backend).await?;
+    fixture_with(backend, |_| {}).await
+}
+
+async fn fixture_with(
+    backend: Backend,
+    tune: impl FnOnce(&mut ichido_server::config::Config),
+) -> Option<Fixture> {
+    let s = TestServer::start_with(backend, tune).await?;
     let validator = s.api_key("validator").await;
     let (st, b) = s
         .post(
             "/v1/users",
-            json!({"username": "alice", "password": PASSWORD}),
+            json!({"username": "alice", "password": PASSWORD, "email": "alice@example.com"}),
         )
         .await;
     assert_eq!(st, StatusCode::CREATED, "{b}");
@@ -284,6 +291,59 @@ async fn changing_the_password_revokes_every_device(backend: Backend) {
     f.s.stop().await;
 }
 
+async fn a_reset_revokes_every_device(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let Some(f) = fixture_with(backend, |c| {
+        c.smtp.host = "127.0.0.1".into();
+        c.smtp.port = sink.addr.port();
+        c.smtp.security = ichido_server::delivery::SmtpSecurity::None;
+        c.smtp.from = "Ichido <mfa@example.com>".into();
+        c.smtp.attempts = 1;
+        c.reset.base_url = "https://portal.example.com".into();
+    })
+    .await
+    else {
+        return;
+    };
+    let token = f.remembered().await;
+    let (st, b) =
+        f.s.call(
+            "POST",
+            "/v1/reset-requests",
+            Some(&f.validator),
+            Some(json!({"username": "alice"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{b}");
+    let mail = sink.inbox.nth(0).await.data.replace("=\r\n", "");
+    let marker = "https://portal.example.com/reset/";
+    let at = mail.find(marker).expect("a reset link") + marker.len();
+    let link: String = mail[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    let code = f.next_code();
+    for (step, body) in [
+        ("verify", json!({"password": PASSWORD, "code": code})),
+        ("enroll", json!({"password": PASSWORD})),
+    ] {
+        let (st, b) =
+            f.s.call(
+                "POST",
+                &format!("/v1/reset/{link}/{step}"),
+                Some(&f.validator),
+                Some(body),
+            )
+            .await;
+        assert!(st.is_success(), "{step}: {st} {b}");
+    }
+    let b = f.signin("alice", PASSWORD, Some(&token)).await;
+    assert_ne!(b["decision"], "accept", "{b}");
+    let devices = f.devices().await;
+    assert_eq!(devices[0]["revoked_reason"], "reset", "{devices:?}");
+    f.s.stop().await;
+}
+
 async fn a_signin_id_is_answered_once(backend: Backend) {
     let Some(f) = fixture(backend).await else {
         return;
@@ -436,6 +496,39 @@ async fn the_history_shows_each_decision(backend: Backend) {
     f.s.stop().await;
 }
 
+async fn a_wrong_password_is_in_the_history_of_the_account(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let token = f.remembered().await;
+    f.signin("alice", "wrong", Some(&token)).await;
+    f.signin("alice", "wrong", None).await;
+    f.signin("ghost", "wrong", None).await;
+    let (_, b) = f.s.get("/v1/users/alice/signins?limit=2").await;
+    let rows: Vec<(Value, Value, Value)> = b["signins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["result"].clone(),
+                r["new_device"].clone(),
+                r["factor"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (json!("reject"), json!(true), Value::Null),
+            (json!("reject"), json!(false), Value::Null),
+        ],
+        "{b}"
+    );
+    assert!(b["next_cursor"].is_string(), "{b}");
+    f.s.stop().await;
+}
+
 async fn helpdesk_revokes_one_device_or_all(backend: Backend) {
     let Some(f) = fixture(backend).await else {
         return;
@@ -538,12 +631,14 @@ on_both_backends!(
     a_device_idle_for_fourteen_days_is_no_longer_trusted,
     a_device_is_trusted_thirty_days_at_most,
     changing_the_password_revokes_every_device,
+    a_reset_revokes_every_device,
     a_signin_id_is_answered_once,
     a_wrong_answer_spends_the_signin_and_counts_as_a_failure,
     a_signin_waits_five_minutes_for_its_answer,
     a_backup_code_answers_a_signin,
     a_user_without_an_app_is_sent_a_code_by_email,
     the_history_shows_each_decision,
+    a_wrong_password_is_in_the_history_of_the_account,
     helpdesk_revokes_one_device_or_all,
     a_validator_cannot_read_or_revoke_devices,
     bad_input_gets_a_clear_error,

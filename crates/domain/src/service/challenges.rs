@@ -388,6 +388,7 @@ impl<S: Store> Ichido<S> {
             lock_until: now.plus_secs(self.policy.lockout_seconds),
             now,
             challenges: Vec::new(),
+            signin: None,
         }
     }
 

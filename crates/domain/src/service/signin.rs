@@ -139,8 +139,33 @@ impl<S: Store> Ichido<S> {
         };
         let Some(user) = subject.ready() else {
             let ev = Event::new(&ctx, now, "signin", "reject").user(&req.username);
-            self.refuse(&subject, ev, "wrong_password", Vec::new(), now)
-                .await?;
+            // For a real account, the attempt goes into its history: from a
+            // device of its own or not, as the token says.
+            let own = device
+                .as_ref()
+                .filter(|d| d.revoked_at.is_none() && subject.is_account(d.user_id));
+            let history = SigninRecord {
+                user_id: 0,
+                at: now,
+                result: "reject".into(),
+                app: req.app.clone(),
+                client_ip: req.client_ip.clone(),
+                device_name: Some(own.map_or_else(
+                    || device_name(req.user_agent.as_deref()),
+                    |d| d.name.clone(),
+                )),
+                new_device: own.is_none(),
+                factor: None,
+            };
+            self.refuse_with(
+                &subject,
+                ev,
+                "wrong_password",
+                Vec::new(),
+                Some(history),
+                now,
+            )
+            .await?;
             return Ok(Decision::Reject);
         };
         let record = |result: &str, device: Option<&Device>, factor: Option<&str>| SigninRecord {
@@ -266,8 +291,12 @@ impl<S: Store> Ichido<S> {
         };
         if factors.is_empty() {
             // Nothing could answer: no second factor, no sign-in.
+            let record = SigninRecord {
+                result: "reject".into(),
+                ..record
+            };
             self.store
-                .append_audit(&event("reject", "no_second_factor"))
+                .record_signin(&record, None, &event("reject", "no_second_factor"))
                 .await?;
             return Ok(Decision::Reject);
         }

@@ -255,7 +255,8 @@ pub async fn revoke_device(
 pub struct SigninEntry {
     pub at: String,
     /// `accept`, `challenge` (the password was right, a second factor was
-    /// asked) or `reject` (a wrong second factor).
+    /// asked) or `reject` (a wrong password, a locked account, a wrong
+    /// second factor).
     pub result: String,
     pub app: String,
     pub ip: Option<String>,
@@ -287,7 +288,7 @@ pub struct SigninPage {
     pub next_cursor: Option<String>,
 }
 
-/// The user's sign-ins past the password, newest first.
+/// The user's sign-in decisions, newest first.
 #[utoipa::path(get, path = "/v1/users/{username}/signins", tag = "signin",
     params(("username" = String, Path), PageQuery),
     responses((status = 200, body = SigninPage)), security(("bearer" = [])))]
