@@ -529,6 +529,29 @@ async fn a_wrong_password_is_in_the_history_of_the_account(backend: Backend) {
     f.s.stop().await;
 }
 
+async fn a_locked_account_records_refused_signins(backend: Backend) {
+    let Some(f) = fixture_with(backend, |c| c.policy.max_failures = 2).await else {
+        return;
+    };
+    for _ in 0..2 {
+        f.signin("alice", "wrong", None).await;
+    }
+    let (_, u) = f.s.get("/v1/users/alice").await;
+    assert!(u["locked_until"].is_string(), "{u}");
+    // The right password while locked: refused, and in the history.
+    let b = f.signin("alice", PASSWORD, None).await;
+    assert_eq!(b, json!({"decision": "reject"}));
+    let (_, b) = f.s.get("/v1/users/alice/signins").await;
+    let results: Vec<&str> = b["signins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["reject", "reject", "reject"], "{b}");
+    f.s.stop().await;
+}
+
 async fn helpdesk_revokes_one_device_or_all(backend: Backend) {
     let Some(f) = fixture(backend).await else {
         return;
@@ -639,6 +662,7 @@ on_both_backends!(
     a_user_without_an_app_is_sent_a_code_by_email,
     the_history_shows_each_decision,
     a_wrong_password_is_in_the_history_of_the_account,
+    a_locked_account_records_refused_signins,
     helpdesk_revokes_one_device_or_all,
     a_validator_cannot_read_or_revoke_devices,
     bad_input_gets_a_clear_error,
