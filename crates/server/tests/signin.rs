@@ -344,6 +344,34 @@ async fn a_reset_revokes_every_device(backend: Backend) {
     f.s.stop().await;
 }
 
+async fn a_signin_from_a_new_device_is_told_to_the_holder(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let Some(f) = fixture_with(backend, |c| {
+        c.smtp.host = "127.0.0.1".into();
+        c.smtp.port = sink.addr.port();
+        c.smtp.security = ichido_server::delivery::SmtpSecurity::None;
+        c.smtp.from = "Ichido <mfa@example.com>".into();
+        c.smtp.attempts = 1;
+        c.notifications.email = true;
+        c.notifications.poll_ms = 20;
+    })
+    .await
+    else {
+        return;
+    };
+    f.remembered().await;
+    for i in 0.. {
+        let mail = sink.inbox.nth(i).await;
+        let text = mail.data.replace("=\r\n", "");
+        if text.contains("from a new device") {
+            assert_eq!(mail.to, vec!["<alice@example.com>".to_string()]);
+            assert!(text.contains("192.0.2.7"), "{text}");
+            break;
+        }
+    }
+    f.s.stop().await;
+}
+
 async fn a_signin_id_is_answered_once(backend: Backend) {
     let Some(f) = fixture(backend).await else {
         return;
@@ -655,6 +683,7 @@ on_both_backends!(
     a_device_is_trusted_thirty_days_at_most,
     changing_the_password_revokes_every_device,
     a_reset_revokes_every_device,
+    a_signin_from_a_new_device_is_told_to_the_holder,
     a_signin_id_is_answered_once,
     a_wrong_answer_spends_the_signin_and_counts_as_a_failure,
     a_signin_waits_five_minutes_for_its_answer,
