@@ -175,6 +175,15 @@ pub trait SigninStore: Send + Sync {
         now: Timestamp,
         ev: &Event,
     ) -> impl Future<Output = Result<u64>> + Send;
+    /// Locks the account until `until` and revokes every device of it
+    /// ("this wasn't me"), with the event.
+    fn lock_account(
+        &self,
+        user_id: i64,
+        until: Timestamp,
+        now: Timestamp,
+        ev: &Event,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// The user's decisions, newest first, before the row `before` if given.
     fn signins_of_user(
         &self,

@@ -372,6 +372,61 @@ async fn a_signin_from_a_new_device_is_told_to_the_holder(backend: Backend) {
     f.s.stop().await;
 }
 
+async fn the_not_me_link_of_a_new_device_notice_locks_the_account(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let Some(f) = fixture_with(backend, |c| {
+        c.smtp.host = "127.0.0.1".into();
+        c.smtp.port = sink.addr.port();
+        c.smtp.security = ichido_server::delivery::SmtpSecurity::None;
+        c.smtp.from = "Ichido <mfa@example.com>".into();
+        c.smtp.attempts = 1;
+        c.notifications.email = true;
+        c.notifications.poll_ms = 20;
+        c.reset.base_url = "https://portal.example.com".into();
+    })
+    .await
+    else {
+        return;
+    };
+    let token = f.remembered().await;
+    let marker = "https://portal.example.com/not-me/";
+    let mut link = String::new();
+    for i in 0.. {
+        let text = sink.inbox.nth(i).await.data.replace("=\r\n", "");
+        if let Some(at) = text.find(marker) {
+            link = text[at + marker.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '.')
+                .collect();
+            break;
+        }
+    }
+    let page = |method: &str, path: String| {
+        f.s.http
+            .request(method.parse().unwrap(), format!("{}{path}", f.s.base))
+            .send()
+    };
+    // Following the link only asks; the form locks.
+    let res = page("GET", format!("/not-me/{link}")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (_, u) = f.s.get("/v1/users/alice").await;
+    assert!(u["locked_until"].is_null(), "{u}");
+    let res = page("POST", format!("/not-me/{link}")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (_, u) = f.s.get("/v1/users/alice").await;
+    assert!(u["locked_until"].is_string(), "{u}");
+    let devices = f.devices().await;
+    assert_eq!(devices[0]["revoked_reason"], "not_me", "{devices:?}");
+    let b = f.signin("alice", PASSWORD, Some(&token)).await;
+    assert_eq!(b, json!({"decision": "reject"}));
+    // A link this server did not make does nothing.
+    let last = if link.ends_with('0') { '1' } else { '0' };
+    let forged = format!("{}{last}", &link[..link.len() - 1]);
+    let res = page("POST", format!("/not-me/{forged}")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    f.s.stop().await;
+}
+
 async fn a_signin_id_is_answered_once(backend: Backend) {
     let Some(f) = fixture(backend).await else {
         return;
@@ -684,6 +739,7 @@ on_both_backends!(
     changing_the_password_revokes_every_device,
     a_reset_revokes_every_device,
     a_signin_from_a_new_device_is_told_to_the_holder,
+    the_not_me_link_of_a_new_device_notice_locks_the_account,
     a_signin_id_is_answered_once,
     a_wrong_answer_spends_the_signin_and_counts_as_a_failure,
     a_signin_waits_five_minutes_for_its_answer,

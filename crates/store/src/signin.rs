@@ -288,6 +288,33 @@ impl SigninStore for Db {
         .await
     }
 
+    async fn lock_account(
+        &self,
+        user_id: i64,
+        until: Timestamp,
+        now: Timestamp,
+        ev: &Event,
+    ) -> Result<()> {
+        let ev = ev.clone();
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE users SET locked_until = $1, failed_count = 0, updated_at = $2 \
+                     WHERE id = $3",
+                )
+                .bind(until.0)
+                .bind(now.0)
+                .bind(user_id)
+                .execute(c.conn())
+                .await
+                .map_err(backend_err)?;
+                revoke_all_in(c, user_id, "not_me", now).await?;
+                crate::audit::append(c, &ev).await
+            })
+        })
+        .await
+    }
+
     async fn signins_of_user(
         &self,
         user_id: i64,

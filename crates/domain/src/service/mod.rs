@@ -6,6 +6,7 @@ mod challenges;
 mod enrollment;
 mod first_factor;
 mod keys;
+mod not_me;
 mod recovery;
 mod reset;
 mod reset_cancel;
