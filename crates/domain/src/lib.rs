@@ -13,6 +13,7 @@ pub mod policy;
 pub mod recovery;
 pub mod reset;
 pub mod service;
+pub mod signin;
 pub mod store;
 pub mod token;
 pub mod two_step;

@@ -248,6 +248,10 @@ pub enum Notice {
     PasswordChanged,
     BackupCodeUsed,
     EmergencyCodeUsed,
+    /// A sign-in answered its second factor from a device not remembered.
+    NewDeviceSignIn,
+    /// A remembered device was revoked: its token was used twice.
+    DeviceTokenReused,
     /// A reset without a second factor started its waiting period.
     ResetWaiting,
     ResetCancelled,
@@ -276,6 +280,8 @@ impl Notice {
             Notice::PasswordChanged => "password_changed",
             Notice::BackupCodeUsed => "backup_code_used",
             Notice::EmergencyCodeUsed => "emergency_code_used",
+            Notice::NewDeviceSignIn => "new_device_sign_in",
+            Notice::DeviceTokenReused => "device_token_reused",
             Notice::ResetWaiting => "reset_waiting",
             Notice::ResetCancelled => "reset_cancelled",
             Notice::ResetCompleted => "reset_completed",
@@ -298,6 +304,11 @@ impl Notice {
             Notice::BackupCodeUsed => "One of your backup codes was used to sign in",
             Notice::EmergencyCodeUsed => {
                 "Your emergency unlock code was used to sign in; your administrators were told"
+            }
+            Notice::NewDeviceSignIn => "Someone signed in to your account from a new device",
+            Notice::DeviceTokenReused => {
+                "A device you had remembered was signed out: its sign-in token was used twice, \
+                 so a copy of it may be in someone else's hands"
             }
             Notice::ResetWaiting => {
                 "Someone with your password and your reset link asked to reset your second \
@@ -330,6 +341,11 @@ impl Notice {
             ("token.revoke", "success") => Notice::TokenRevoked,
             ("token.lost", "success") => Notice::TokenLost,
             ("user.update.password", "success") => Notice::PasswordChanged,
+            ("signin.answer", "reject") if reason == Some("wrong_code") => Notice::SignInFailed,
+            ("signin.answer", "accept") => Notice::NewDeviceSignIn,
+            ("device.revoke", "success") if reason == Some("token_reused") => {
+                Notice::DeviceTokenReused
+            }
             ("backup.use", "success") => Notice::BackupCodeUsed,
             ("emergency.use", "success") => Notice::EmergencyCodeUsed,
             ("reset.wait", "success") => Notice::ResetWaiting,

@@ -36,6 +36,9 @@ pub struct Failure {
     /// Challenges the failed answer was tried against: each loses an
     /// attempt in the same transaction.
     pub challenges: Vec<String>,
+    /// A refused sign-in: its row of the user's history, in the same
+    /// transaction.
+    pub signin: Option<crate::signin::SigninRecord>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,11 +56,18 @@ pub struct SealedRow {
     pub sealed_secret: String,
 }
 
-/// Recovery (backup codes, lost tokens, import, reports) and self-service
-/// reset are ports of their own in `recovery` and `reset`; every store
-/// implements all three.
+/// Recovery (backup codes, lost tokens, import, reports), self-service
+/// reset and sign-in (pending sign-ins, remembered devices, history) are
+/// ports of their own in `recovery`, `reset` and `signin`; every store
+/// implements all four.
 pub trait Store:
-    crate::recovery::RecoveryStore + crate::reset::ResetStore + Clone + Send + Sync + 'static
+    crate::recovery::RecoveryStore
+    + crate::reset::ResetStore
+    + crate::signin::SigninStore
+    + Clone
+    + Send
+    + Sync
+    + 'static
 {
     // Users
     fn create_user(

@@ -82,6 +82,7 @@ pub async fn open(
         config.templates.load()?,
     )
     .with_reset(config.reset.clone())
+    .with_signin(config.signin.clone())
     .with_password_pool(Arc::new(passwords)))
 }
 

@@ -55,6 +55,8 @@ pub struct Config {
     pub templates: crate::delivery::TemplatesConfig,
     /// Self-service reset links: lifetime, helpdesk approval, portal URL.
     pub reset: ichido_domain::reset::ResetPolicy,
+    /// Sign-in: how long a challenged sign-in waits, how long devices stay trusted.
+    pub signin: ichido_domain::signin::SigninPolicy,
     pub audit: AuditConfig,
 }
 
@@ -129,6 +131,7 @@ impl Default for Config {
             notifications: Default::default(),
             templates: Default::default(),
             reset: Default::default(),
+            signin: Default::default(),
             audit: Default::default(),
         }
     }
@@ -244,6 +247,9 @@ impl Config {
             .check()
             .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         self.reset
+            .check()
+            .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+        self.signin
             .check()
             .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         crate::delivery::check_config(self)?;

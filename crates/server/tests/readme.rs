@@ -111,9 +111,14 @@ struct Call {
 }
 
 fn walkthrough() -> Vec<Call> {
+    walkthrough_of("/v1/validate")
+}
+
+/// The `curl` calls of the first shell block that mentions `needle`.
+fn walkthrough_of(needle: &str) -> Vec<Call> {
     let block = blocks("sh")
         .into_iter()
-        .find(|b| b.contains("/v1/validate"))
+        .find(|b| b.contains(needle))
         .expect("the walkthrough");
     let joined = block.replace("\\\n", " ");
     joined
@@ -184,4 +189,61 @@ async fn readme_walkthrough_runs_as_written(backend: Backend) {
     s.stop().await;
 }
 
-on_both_backends!(readme_walkthrough_runs_as_written);
+/// The sign-in walkthrough: challenge, answer with a remembered device,
+/// then the device's token instead of a code.
+async fn readme_signin_walkthrough_runs_as_written(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
+    let calls = walkthrough_of("/v1/signin");
+    assert_eq!(calls.len(), 3, "sign in, answer, sign in again");
+    let app = s.api_key("validator").await;
+    let password = calls[0].body.as_deref().and_then(|b| {
+        let v: Value = serde_json::from_str(b).ok()?;
+        Some(v["password"].as_str()?.to_owned())
+    });
+    let (st, b) = s
+        .post(
+            "/v1/users",
+            serde_json::json!({"username": "alice", "password": password.expect("a password")}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    let (serial, secret) = s.enroll("alice", serde_json::json!({"type": "totp"})).await;
+    let code = totp(&secret, s.now_secs());
+    let (st, b) = s
+        .post(
+            &format!("/v1/tokens/{serial}/activate"),
+            serde_json::json!({"code": code}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    s.clock.advance_secs(30);
+    let (mut signin_id, mut device) = (String::new(), String::new());
+    let mut decisions = Vec::new();
+    for call in &calls {
+        let path = call.path.replace("SIGNIN_ID", &signin_id);
+        let body = call.body.as_ref().map(|b| {
+            let b = b
+                .replace("123456", &totp(&secret, s.now_secs()))
+                .replace("DEVICE_TOKEN", &device);
+            serde_json::from_str::<Value>(&b).expect("JSON body")
+        });
+        let (st, b) = s.call("POST", &path, Some(&app), body).await;
+        assert_eq!(st, StatusCode::OK, "{path}: {b}");
+        if let Some(id) = b["signin_id"].as_str() {
+            signin_id = id.to_owned();
+        }
+        if let Some(t) = b["device_token"].as_str() {
+            device = t.to_owned();
+        }
+        decisions.push(b["decision"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(decisions, ["challenge", "accept", "accept"]);
+    s.stop().await;
+}
+
+on_both_backends!(
+    readme_walkthrough_runs_as_written,
+    readme_signin_walkthrough_runs_as_written
+);

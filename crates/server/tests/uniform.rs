@@ -285,6 +285,39 @@ async fn reset_requests_cost_the_same_for_everyone(backend: Backend) {
     f.server.stop().await;
 }
 
+/// What an application passes for a browser's sign-in.
+fn signin_body(username: &str, password: &str) -> Value {
+    json!({"username": username, "password": password, "app": "webmail",
+           "client": {"ip": "192.0.2.7", "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"}})
+}
+
+async fn signin_rejects_cost_the_same_for_everyone(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    all_alike(&f, "/v1/signin", &WHO[..4], signin_body, |t| t.to_owned()).await;
+    f.server.stop().await;
+}
+
+async fn signin_rejects_with_a_device_token_cost_the_same_for_everyone(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    all_alike(
+        &f,
+        "/v1/signin",
+        &WHO[..4],
+        |u, pw| {
+            let mut body = signin_body(u, pw);
+            body["device_token"] = json!("c29tZS1kZXZpY2U.c29tZS1zZWNyZXQ");
+            body
+        },
+        |t| t.to_owned(),
+    )
+    .await;
+    f.server.stop().await;
+}
+
 async fn a_password_check_is_one_argon2_evaluation_on_every_path(backend: Backend) {
     let Some(f) = fixture(backend).await else {
         return;
@@ -307,6 +340,7 @@ async fn a_password_check_is_one_argon2_evaluation_on_every_path(backend: Backen
             json!({"username": "ghost", "password": "x"}),
             1,
         ),
+        ("/v1/signin", signin_body("ghost", "x"), 1),
     ] {
         let (_, _, work) = measured(&f.server, route, &f.validator, body).await;
         assert_eq!(work.password_hashes, 1, "{route}");
@@ -330,5 +364,7 @@ on_both_backends!(
     challenges_cost_the_same_for_everyone_without_the_right_password,
     a_challenge_without_a_password_is_refused_alike_for_every_name,
     reset_requests_cost_the_same_for_everyone,
+    signin_rejects_cost_the_same_for_everyone,
+    signin_rejects_with_a_device_token_cost_the_same_for_everyone,
     a_password_check_is_one_argon2_evaluation_on_every_path,
 );

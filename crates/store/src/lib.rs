@@ -17,6 +17,7 @@ mod migrate;
 mod recovery;
 mod reset;
 mod rows;
+mod signin;
 mod store_impl;
 mod tokens;
 mod two_step;

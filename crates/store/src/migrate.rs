@@ -18,6 +18,7 @@ const SQLITE: &[(i64, &str)] = &[
     ),
     (6, include_str!("../migrations/sqlite/0006_audit_keyed.sql")),
     (7, include_str!("../migrations/sqlite/0007_two_step.sql")),
+    (8, include_str!("../migrations/sqlite/0008_signin.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -36,6 +37,7 @@ const POSTGRES: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0006_audit_keyed.sql"),
     ),
     (7, include_str!("../migrations/postgres/0007_two_step.sql")),
+    (8, include_str!("../migrations/postgres/0008_signin.sql")),
 ];
 
 pub(crate) async fn run(db: &Db, chain: &ChainKey) -> Result<(), StoreError> {

@@ -272,6 +272,8 @@ impl ResetStore for Db {
                 .execute(c.conn())
                 .await
                 .map_err(backend_err)?;
+                // Nor does a remembered device stand in for the new factor.
+                crate::signin::revoke_all_in(c, r.user_id, "reset", r.now).await?;
                 for ev in &evs {
                     crate::audit::append(c, ev).await?;
                 }

@@ -122,6 +122,10 @@ pub(crate) async fn update(
                 .map_err(backend_err)?
                 .ok_or(StoreError::NotFound)?;
             let user = rows::user(&row)?;
+            // A new password ends the trust of every remembered device.
+            if p.password_hash.is_some() {
+                crate::signin::revoke_all_in(c, id, "password_changed", now).await?;
+            }
             crate::audit::append(c, &ev).await?;
             Ok(user)
         })
@@ -135,6 +139,11 @@ pub(crate) async fn delete(db: &Db, id: i64, ev: &Event) -> Result<()> {
         Box::pin(async move {
             // Revoked tokens stay as rows for the audit trail, without owner or seed.
             sqlx::query("UPDATE tokens SET state = 'revoked', user_id = NULL, sealed_secret = '' WHERE user_id = $1")
+                .bind(id)
+                .execute(c.conn())
+                .await
+                .map_err(backend_err)?;
+            sqlx::query("DELETE FROM trusted_devices WHERE user_id = $1")
                 .bind(id)
                 .execute(c.conn())
                 .await

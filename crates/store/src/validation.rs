@@ -134,6 +134,9 @@ pub(crate) async fn record_failure(db: &Db, f: &Failure, ev: &Event) -> Result<F
                     .await
                     .map_err(backend_err)?;
                 }
+                if let Some(record) = &f.signin {
+                    crate::signin::insert_record(tx, record).await?;
+                }
                 // The user was deleted meanwhile: nothing to count, still audited.
                 let Some(row) = rows.first() else {
                     return Ok(FailureOutcome {

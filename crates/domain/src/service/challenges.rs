@@ -121,6 +121,27 @@ impl<S: Store> Ichido<S> {
             .into());
         }
         let now = self.clock.now();
+        let subject = self
+            .subject(
+                &req.username,
+                req.password.as_ref().map(SecretString::expose),
+                now,
+            )
+            .await?;
+        self.issue_challenge(ctx, &subject, &req, now).await
+    }
+
+    /// The challenge itself, once the prologue has found the subject: also
+    /// the second step of a sign-in (`signin`), which sends the code of a
+    /// user without an authenticator app the same way.
+    pub(super) async fn issue_challenge(
+        &self,
+        ctx: &Context,
+        subject: &Subject,
+        req: &ChallengeRequest,
+        now: Timestamp,
+    ) -> Result<Issued, ChallengeError> {
+        let policy = self.challenge_policy().clone();
         let id = ichido_crypto::random::token(16);
         let mut issued = Issued {
             challenge_id: id.clone(),
@@ -133,22 +154,14 @@ impl<S: Store> Ichido<S> {
                 .user(&req.username)
                 .reason(reason)
         };
-
-        let subject = self
-            .subject(
-                &req.username,
-                req.password.as_ref().map(SecretString::expose),
-                now,
-            )
-            .await?;
-        let tokens = self.challenge_tokens(&subject, &req, now).await?;
+        let tokens = self.challenge_tokens(subject, req, now).await?;
         let Some(user) = subject.ready().filter(|_| !tokens.is_empty()) else {
             let refused = event("reject", "no_challenge_token");
             match subject.ready() {
                 // The right password: nothing to count against the user.
                 Some(_) => self.store.append_audit(&refused).await?,
                 None => {
-                    self.refuse(&subject, refused, "no_challenge_token", Vec::new(), now)
+                    self.refuse(subject, refused, "no_challenge_token", Vec::new(), now)
                         .await?
                 }
             }
@@ -157,7 +170,7 @@ impl<S: Store> Ichido<S> {
 
         let mut prepared = Vec::new();
         for t in tokens {
-            prepared.push(self.prepare(&id, user, t, now, &req)?);
+            prepared.push(self.prepare(&id, user, t, now, req)?);
         }
         let sent_to: Vec<i64> = prepared
             .iter()
@@ -380,6 +393,7 @@ impl<S: Store> Ichido<S> {
             lock_until: now.plus_secs(self.policy.lockout_seconds),
             now,
             challenges: Vec::new(),
+            signin: None,
         }
     }
 

@@ -6,9 +6,11 @@ mod challenges;
 mod enrollment;
 mod first_factor;
 mod keys;
+mod not_me;
 mod recovery;
 mod reset;
 mod reset_cancel;
+mod signin;
 mod subject;
 mod tokens;
 mod users;
@@ -24,12 +26,14 @@ use crate::notify::{Delivery, NoDelivery, NoOutbox, Outbox, Templates};
 use crate::password::{Inline, PasswordPool};
 use crate::policy::Policy;
 use crate::reset::ResetPolicy;
+use crate::signin::SigninPolicy;
 use crate::store::Store;
 
 pub use api_keys::NewApiKey;
 pub use challenges::{ChallengeError, ChallengeRequest, Channel, Issued, OcraQuestion};
 pub use recovery::{ImportedToken, LostRequest, LostResult, Replacement};
 pub use reset::{ResetDone, ResetRequested, ResetStatus};
+pub use signin::{Answer, Decision, SigninRequest};
 pub use tokens::{EnrollRequest, Enrolled};
 pub use users::CreateUserRequest;
 pub use validation::Outcome;
@@ -44,6 +48,7 @@ pub struct Ichido<S: Store> {
     settings: Arc<Settings>,
     out_of_band: Arc<OutOfBand>,
     reset: Arc<ResetPolicy>,
+    signin: Arc<SigninPolicy>,
     passwords: Arc<dyn PasswordPool>,
 }
 
@@ -95,6 +100,7 @@ impl<S: Store> Ichido<S> {
                 templates: Templates::default(),
             }),
             reset: Arc::new(ResetPolicy::default()),
+            signin: Arc::new(SigninPolicy::default()),
             passwords: Arc::new(Inline),
         }
     }
@@ -123,6 +129,14 @@ impl<S: Store> Ichido<S> {
     pub fn with_reset(mut self, policy: ResetPolicy) -> Self {
         self.reset = Arc::new(policy);
         self
+    }
+    /// Sets how long sign-ins wait and devices stay trusted.
+    pub fn with_signin(mut self, policy: SigninPolicy) -> Self {
+        self.signin = Arc::new(policy);
+        self
+    }
+    pub fn signin_policy(&self) -> &SigninPolicy {
+        &self.signin
     }
     pub fn reset_policy(&self) -> &ResetPolicy {
         &self.reset

@@ -19,6 +19,7 @@ use crate::audit::Event;
 use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::password::PasswordJob;
+use crate::signin::SigninRecord;
 use crate::store::Store;
 use crate::token::Token;
 use crate::user::User;
@@ -68,6 +69,11 @@ impl Subject {
     /// when ready, otherwise one that matches nothing.
     pub(super) fn id(&self) -> i64 {
         self.ready().map_or(NO_USER, |u| u.id)
+    }
+
+    /// Whether the name is this account's, ready or not.
+    pub(super) fn is_account(&self, user_id: i64) -> bool {
+        self.account.as_ref().is_some_and(|u| u.id == user_id)
     }
 
     pub(super) fn standing(&self) -> Standing {
@@ -131,12 +137,39 @@ impl<S: Store> Ichido<S> {
         challenges: Vec<String>,
         now: Timestamp,
     ) -> Result<(), Error> {
+        self.refuse_with(subject, event, reason, challenges, None, now)
+            .await
+    }
+
+    /// [`Ichido::refuse`] for a sign-in: the same one write, which also
+    /// puts the attempt in the history of a real account (`history`'s user
+    /// id is set here); an unknown name has no history.
+    pub(super) async fn refuse_with(
+        &self,
+        subject: &Subject,
+        event: Event,
+        reason: &str,
+        challenges: Vec<String>,
+        history: Option<SigninRecord>,
+        now: Timestamp,
+    ) -> Result<(), Error> {
         let event = event.reason(subject.standing.reason().unwrap_or(reason));
-        match &subject.account {
-            Some(user) if subject.standing != Standing::Locked => {
+        let history = match &subject.account {
+            Some(user) => history.map(|h| SigninRecord {
+                user_id: user.id,
+                ..h
+            }),
+            None => None,
+        };
+        match (&subject.account, history) {
+            (Some(user), history) if subject.standing != Standing::Locked => {
                 let mut failure = self.failure(user, now);
                 failure.challenges = challenges;
+                failure.signin = history;
                 self.store.record_failure(&failure, &event).await?;
+            }
+            (Some(_), Some(history)) => {
+                self.store.record_signin(&history, None, &event).await?;
             }
             _ => self.store.append_audit(&event).await?,
         }

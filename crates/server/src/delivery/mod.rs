@@ -111,6 +111,8 @@ pub struct NoticeEvents {
     pub password_changed: bool,
     pub backup_code_used: bool,
     pub emergency_code_used: bool,
+    pub new_device_sign_in: bool,
+    pub device_token_reused: bool,
     pub reset_completed: bool,
 }
 
@@ -127,6 +129,8 @@ impl Default for NoticeEvents {
             password_changed: true,
             backup_code_used: true,
             emergency_code_used: true,
+            new_device_sign_in: true,
+            device_token_reused: true,
             reset_completed: true,
         }
     }
@@ -146,6 +150,8 @@ impl NoticeEvents {
             PasswordChanged => self.password_changed,
             BackupCodeUsed => self.backup_code_used,
             EmergencyCodeUsed => self.emergency_code_used,
+            NewDeviceSignIn => self.new_device_sign_in,
+            DeviceTokenReused => self.device_token_reused,
             ResetCompleted => self.reset_completed,
             // The waiting period is only safe if the holder hears of it.
             ResetWaiting | ResetCancelled => true,

@@ -108,6 +108,13 @@ async fn send(
             notice.describe(),
             ichido.reset_cancel_link(username, e.at)
         ),
+        // A sign-in from a new device can be disowned at once.
+        Notice::NewDeviceSignIn => format!(
+            "{}. If it was not you, open {} to lock your account and sign out every \
+             remembered device, then tell your administrator",
+            notice.describe(),
+            ichido.not_me_link(username, e.at)
+        ),
         _ => notice.describe().to_owned(),
     };
     let ip = e.client_ip.clone().unwrap_or_else(|| "unknown".into());

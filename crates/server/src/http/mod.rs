@@ -11,6 +11,7 @@ pub mod openapi;
 pub mod ops;
 pub mod recovery;
 pub mod reset;
+pub mod signin;
 pub mod tokens;
 pub mod users;
 pub mod validate;
@@ -32,7 +33,7 @@ use crate::app::AppState;
     modifiers(&BearerAuth),
     components(schemas(error::ErrorBody)),
     tags(
-        (name = "users"), (name = "tokens"), (name = "validation"), (name = "audit"), (name = "operations"), (name = "recovery"), (name = "reset"), (name = "api-keys")
+        (name = "users"), (name = "tokens"), (name = "validation"), (name = "audit"), (name = "operations"), (name = "recovery"), (name = "reset"), (name = "signin"), (name = "api-keys")
     )
 )]
 struct ApiDoc;
@@ -97,6 +98,11 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reset::cancel_reset))
         .routes(routes!(validate::validate))
         .routes(routes!(challenges::create_challenge))
+        .routes(routes!(signin::signin))
+        .routes(routes!(signin::answer_signin))
+        .routes(routes!(signin::list_devices, signin::revoke_devices))
+        .routes(routes!(signin::revoke_device))
+        .routes(routes!(signin::list_signins))
         .routes(routes!(audit::list_audit))
         .routes(routes!(api_keys::list_api_keys))
         .routes(routes!(api_keys::revoke_api_key))

@@ -2,6 +2,7 @@
 //! HTML, forms that work without JavaScript, a strict Content-Security-Policy,
 //! every value HTML-escaped. No API key: the page's own link is the credential.
 
+pub mod not_me;
 pub mod reset;
 
 use axum::Router;
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/web/style.css", get(style))
         .merge(reset::routes())
+        .merge(not_me::routes())
 }
 
 async fn style() -> Response {

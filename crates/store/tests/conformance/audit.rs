@@ -112,6 +112,7 @@ pub async fn every_change_appends_one_chained_audit_event(db: Db) {
             lock_until: at(900),
             now: at(secs),
             challenges: Vec::new(),
+            signin: None,
         };
         let out = db.record_failure(&f, &e).await.unwrap();
         expected.push(e.clone());

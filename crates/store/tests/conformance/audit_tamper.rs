@@ -190,6 +190,9 @@ pub async fn verify_during_appends_reports_intact(db: Db) {
 async fn forget_versions_since_audit_keyed(pool: &AnyPool) {
     exec(pool, "DELETE FROM schema_migrations WHERE version >= 6").await;
     exec(pool, "DROP TABLE two_step_pending").await;
+    exec(pool, "DROP TABLE signin_pending").await;
+    exec(pool, "DROP TABLE trusted_devices").await;
+    exec(pool, "DROP TABLE signins").await;
     exec(pool, "ALTER TABLE audit_head DROP COLUMN tag").await;
 }
 

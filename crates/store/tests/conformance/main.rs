@@ -9,6 +9,7 @@ mod common;
 mod audit;
 mod audit_tamper;
 mod schema;
+mod signin;
 mod throttle;
 mod tokens;
 mod two_step;
@@ -66,6 +67,9 @@ on_both_backends! {
     tokens::reseal_replaces_only_the_expected_value(db) on Memory;
     tokens::validity_is_stored_on_creation_and_replaced_whole(db) on Memory;
     two_step::a_pending_step_is_taken_once(db) on Memory;
+    signin::concurrent_answers_take_a_pending_signin_once(db) on File;
+    signin::a_device_secret_is_replaced_only_from_the_current_one(db) on Memory;
+    signin::a_new_password_revokes_every_device(db) on Memory;
     two_step::concurrent_takes_of_one_step_yield_exactly_one(db) on File;
     two_step::opening_a_step_clears_the_expired_ones(db) on Memory;
     audit::every_change_appends_one_chained_audit_event(db) on File;

@@ -139,6 +139,7 @@ pub async fn a_failure_takes_an_attempt_from_each_named_challenge(db: Db) {
         lock_until: at(1000),
         now: at(101),
         challenges: vec!["a".into()],
+        signin: None,
     };
     db.record_failure(&f, &event("validate").user("alice"))
         .await

@@ -143,6 +143,7 @@ pub async fn failures_count_and_lock_at_the_limit(db: Db) {
         lock_until: now.plus_secs(300),
         now,
         challenges: Vec::new(),
+        signin: None,
     };
 
     // A success before the limit starts the count afresh.
@@ -297,6 +298,7 @@ pub async fn concurrent_failures_are_all_counted(db: Db) {
                 lock_until: at(300),
                 now: at(0),
                 challenges: Vec::new(),
+                signin: None,
             };
             tokio::spawn(async move {
                 start.wait().await;
@@ -336,6 +338,7 @@ pub async fn concurrent_failures_are_all_counted(db: Db) {
                 lock_until: at(300),
                 now: at(2),
                 challenges: Vec::new(),
+                signin: None,
             };
             tokio::spawn(async move {
                 start.wait().await;
@@ -441,6 +444,7 @@ pub async fn a_refused_acceptance_keeps_the_failure_count(db: Db) {
         lock_until: at(900),
         now: at(2),
         challenges: Vec::new(),
+        signin: None,
     };
     for _ in 0..2 {
         db.record_failure(&failure, &ev).await.unwrap();
