@@ -1,5 +1,6 @@
-//! Prometheus metrics: validations by result and how long they took, RADIUS
-//! counters, and the work each route's requests cause.
+//! Prometheus metrics: validations by result and how long they took,
+//! sign-in decisions and answers, RADIUS counters, and the work each route's
+//! requests cause.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -11,6 +12,11 @@ use prometheus_client::registry::Registry;
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResultLabel {
     pub result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DecisionLabel {
+    pub decision: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -32,6 +38,10 @@ pub struct Metrics {
     pub work: Family<WorkLabel, Counter>,
     pub validations: Family<ResultLabel, Counter>,
     pub validation_seconds: Histogram,
+    /// Sign-in decisions (accept, challenge, reject).
+    pub signins: Family<DecisionLabel, Counter>,
+    /// Answers to challenged sign-ins (accept, reject).
+    pub signin_answers: Family<ResultLabel, Counter>,
     pub rate_limited: Counter,
     pub radius_requests: Family<ResultLabel, Counter>,
     pub radius_dropped: Family<ReasonLabel, Counter>,
@@ -61,6 +71,18 @@ impl Default for Metrics {
             "rate_limited",
             "Requests refused by the per-address rate limit",
             rate_limited.clone(),
+        );
+        let signins = Family::<DecisionLabel, Counter>::default();
+        let signin_answers = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "signins",
+            "Sign-in decisions (accept, challenge, reject)",
+            signins.clone(),
+        );
+        registry.register(
+            "signin_answers",
+            "Answers to challenged sign-ins, by result (accept, reject)",
+            signin_answers.clone(),
         );
         let radius_requests = Family::<ResultLabel, Counter>::default();
         let radius_dropped = Family::<ReasonLabel, Counter>::default();
@@ -99,6 +121,8 @@ impl Default for Metrics {
             work,
             validations,
             validation_seconds,
+            signins,
+            signin_answers,
             rate_limited,
             radius_requests,
             radius_dropped,

@@ -688,6 +688,33 @@ async fn a_validator_cannot_read_or_revoke_devices(backend: Backend) {
     f.s.stop().await;
 }
 
+async fn metrics_count_signin_decisions_and_answers(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    let b = f.signin("alice", PASSWORD, None).await;
+    assert_eq!(b["decision"], "challenge", "{b}");
+    let b = f
+        .answer(
+            b["signin_id"].as_str().unwrap(),
+            json!({"factor": "totp", "code": "000000"}),
+        )
+        .await;
+    assert_eq!(b["decision"], "reject", "{b}");
+    f.signin("alice", "wrong", None).await;
+    let (_, text) = f.s.call("GET", "/metrics", None, None).await;
+    let text = text.as_str().unwrap_or_default();
+    for line in [
+        "ichido_signins_total{decision=\"challenge\"} 1",
+        "ichido_signins_total{decision=\"reject\"} 1",
+        "ichido_signin_answers_total{result=\"reject\"} 1",
+    ] {
+        assert!(text.contains(line), "{line} in {text}");
+    }
+    assert!(!text.contains("ichido_signins_total{decision=\"accept\"}"));
+    f.s.stop().await;
+}
+
 async fn bad_input_gets_a_clear_error(backend: Backend) {
     let Some(f) = fixture(backend).await else {
         return;
@@ -750,5 +777,6 @@ on_both_backends!(
     a_locked_account_records_refused_signins,
     helpdesk_revokes_one_device_or_all,
     a_validator_cannot_read_or_revoke_devices,
+    metrics_count_signin_decisions_and_answers,
     bad_input_gets_a_clear_error,
 );

@@ -15,6 +15,7 @@ use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use super::users::{PageQuery, parse_cursor};
 use super::wire::{UserPath, rfc3339, username};
 use crate::app::AppState;
+use crate::metrics::{DecisionLabel, ResultLabel};
 
 /// Where the browser is, as the application saw it.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -136,7 +137,14 @@ pub async fn signin(
         app: req.app,
     };
     let decision = app.ichido.signin(&caller.ctx, &request).await?;
-    Ok(Json(decision.into()))
+    let response = SigninResponse::from(decision);
+    app.metrics
+        .signins
+        .get_or_create(&DecisionLabel {
+            decision: response.decision,
+        })
+        .inc();
+    Ok(Json(response))
 }
 
 /// The second factor of a challenged sign-in. The sign-in is spent by the
@@ -159,7 +167,15 @@ pub async fn answer_signin(
         remember_device: req.remember_device,
     };
     let decision = app.ichido.answer_signin(&caller.ctx, &answer).await?;
-    Ok(Json(decision.into()))
+    let response = SigninResponse::from(decision);
+    // An answer decides accept or reject; it never challenges again.
+    app.metrics
+        .signin_answers
+        .get_or_create(&ResultLabel {
+            result: response.decision,
+        })
+        .inc();
+    Ok(Json(response))
 }
 
 #[derive(Serialize, ToSchema)]
