@@ -26,6 +26,8 @@ pub struct SigninPolicy {
     pub device_days: i64,
     /// … and no longer than this after its last use.
     pub idle_days: i64,
+    /// Decisions older than this leave the history.
+    pub history_days: i64,
 }
 
 impl Default for SigninPolicy {
@@ -34,6 +36,7 @@ impl Default for SigninPolicy {
             answer_seconds: 300,
             device_days: 30,
             idle_days: 14,
+            history_days: 365,
         }
     }
 }
@@ -45,6 +48,9 @@ impl SigninPolicy {
         }
         if !(1..=365).contains(&self.device_days) || !(1..=365).contains(&self.idle_days) {
             return Err("signin.device_days and signin.idle_days must be 1-365".into());
+        }
+        if !(1..=3650).contains(&self.history_days) {
+            return Err("signin.history_days must be 1-3650".into());
         }
         Ok(())
     }
@@ -191,6 +197,8 @@ pub trait SigninStore: Send + Sync {
         before: Option<i64>,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<(i64, SigninRecord)>>> + Send;
+    /// Deletes the history's decisions taken before `before`; how many.
+    fn prune_signins(&self, before: Timestamp) -> impl Future<Output = Result<u64>> + Send;
 }
 
 /// A short name for a device from its user agent: the browser and the

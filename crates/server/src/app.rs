@@ -174,6 +174,29 @@ fn log_audit_checkpoints(state: &AppState) {
     });
 }
 
+/// Deletes the sign-in history older than `[signin] history_days`; how
+/// many rows went. The server runs it at start and once a day.
+pub async fn prune_signin_history(state: &AppState) -> anyhow::Result<u64> {
+    Ok(state.ichido.prune_signin_history().await?)
+}
+
+/// One delete a day keeps the history within `[signin] history_days`,
+/// off the path of the sign-ins themselves.
+fn prune_signin_history_daily(state: &AppState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(86_400));
+        loop {
+            tick.tick().await;
+            match prune_signin_history(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "pruned the sign-in history"),
+                Err(e) => tracing::warn!(error = %e, "pruning the sign-in history failed"),
+            }
+        }
+    });
+}
+
 fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
@@ -262,6 +285,7 @@ pub async fn start(
     crate::delivery::notifier::spawn(&state)?;
     reload_keyring_on_hangup(&state);
     log_audit_checkpoints(&state);
+    prune_signin_history_daily(&state);
     let radius = crate::radius::start(&state).await?;
     let radius_addr = radius.as_ref().map(|r| r.addr);
     // Only once every listener is bound: a start that fails before this

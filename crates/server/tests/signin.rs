@@ -715,6 +715,30 @@ async fn metrics_count_signin_decisions_and_answers(backend: Backend) {
     f.s.stop().await;
 }
 
+async fn history_older_than_history_days_is_pruned(backend: Backend) {
+    let Some(f) = fixture_with(backend, |c| c.signin.history_days = 30).await else {
+        return;
+    };
+    f.signin("alice", "wrong", None).await;
+    f.s.clock.advance_secs(30 * DAY);
+    f.signin("alice", PASSWORD, None).await;
+    f.s.clock.advance_secs(1);
+    let state = &f.s.running.as_ref().unwrap().state;
+    let pruned = ichido_server::app::prune_signin_history(state)
+        .await
+        .unwrap();
+    assert_eq!(pruned, 1);
+    let (_, b) = f.s.get("/v1/users/alice/signins").await;
+    let results: Vec<&str> = b["signins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["challenge"], "{b}");
+    f.s.stop().await;
+}
+
 async fn bad_input_gets_a_clear_error(backend: Backend) {
     let Some(f) = fixture(backend).await else {
         return;
@@ -778,5 +802,6 @@ on_both_backends!(
     helpdesk_revokes_one_device_or_all,
     a_validator_cannot_read_or_revoke_devices,
     metrics_count_signin_decisions_and_answers,
+    history_older_than_history_days_is_pruned,
     bad_input_gets_a_clear_error,
 );

@@ -19,6 +19,10 @@ const SQLITE: &[(i64, &str)] = &[
     (6, include_str!("../migrations/sqlite/0006_audit_keyed.sql")),
     (7, include_str!("../migrations/sqlite/0007_two_step.sql")),
     (8, include_str!("../migrations/sqlite/0008_signin.sql")),
+    (
+        9,
+        include_str!("../migrations/sqlite/0009_signin_history_by_time.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -38,6 +42,10 @@ const POSTGRES: &[(i64, &str)] = &[
     ),
     (7, include_str!("../migrations/postgres/0007_two_step.sql")),
     (8, include_str!("../migrations/postgres/0008_signin.sql")),
+    (
+        9,
+        include_str!("../migrations/postgres/0009_signin_history_by_time.sql"),
+    ),
 ];
 
 pub(crate) async fn run(db: &Db, chain: &ChainKey) -> Result<(), StoreError> {

@@ -334,4 +334,18 @@ impl SigninStore for Db {
         .map_err(backend_err)?;
         rows.iter().map(record).collect()
     }
+
+    async fn prune_signins(&self, before: Timestamp) -> Result<u64> {
+        self.write(move |c| {
+            Box::pin(async move {
+                let done = sqlx::query("DELETE FROM signins WHERE at < $1")
+                    .bind(before.0)
+                    .execute(c.conn())
+                    .await
+                    .map_err(backend_err)?;
+                Ok(done.rows_affected())
+            })
+        })
+        .await
+    }
 }

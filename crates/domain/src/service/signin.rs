@@ -462,4 +462,14 @@ impl<S: Store> Ichido<S> {
             .signins_of_user(user.id, before, limit.clamp(1, 1000))
             .await?)
     }
+
+    /// Deletes the sign-in decisions older than `[signin] history_days`;
+    /// how many.
+    pub async fn prune_signin_history(&self) -> Result<u64, Error> {
+        let before = self
+            .clock
+            .now()
+            .plus_secs(-self.signin.history_days * 86_400);
+        Ok(self.store.prune_signins(before).await?)
+    }
 }

@@ -70,6 +70,7 @@ on_both_backends! {
     signin::concurrent_answers_take_a_pending_signin_once(db) on File;
     signin::a_device_secret_is_replaced_only_from_the_current_one(db) on Memory;
     signin::a_new_password_revokes_every_device(db) on Memory;
+    signin::pruning_deletes_only_the_history_before_the_cutoff(db) on Memory;
     two_step::concurrent_takes_of_one_step_yield_exactly_one(db) on File;
     two_step::opening_a_step_clears_the_expired_ones(db) on Memory;
     audit::every_change_appends_one_chained_audit_event(db) on File;

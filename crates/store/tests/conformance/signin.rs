@@ -1,6 +1,6 @@
 //! Sign-in: a pending sign-in is taken once, by any handle; a remembered
 //! device's secret is replaced only from the one it still has; a new
-//! password revokes every device.
+//! password revokes every device; the history is pruned by age.
 
 use crate::common::{at, event, user};
 use ichido_domain::signin::{Device, PendingSignin, Rotation, SigninRecord, SigninStore};
@@ -134,4 +134,27 @@ pub async fn a_new_password_revokes_every_device(db: Db) {
         .await
         .unwrap();
     assert_eq!(n, 0, "nothing left to revoke");
+}
+
+pub async fn pruning_deletes_only_the_history_before_the_cutoff(db: Db) {
+    let alice = user(&db, "alice").await;
+    for secs in [0, 100, 200] {
+        let rec = SigninRecord {
+            at: at(secs),
+            ..record(alice.id, "accept")
+        };
+        db.record_signin(&rec, None, &event("signin"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(db.prune_signins(at(100)).await.unwrap(), 1);
+    assert_eq!(db.prune_signins(at(100)).await.unwrap(), 0);
+    let left: Vec<_> = db
+        .signins_of_user(alice.id, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, r)| r.at)
+        .collect();
+    assert_eq!(left, vec![at(200), at(100)]);
 }
