@@ -343,6 +343,7 @@ impl Notice {
             ("user.update.password", "success") => Notice::PasswordChanged,
             ("signin.answer", "reject") if reason == Some("wrong_code") => Notice::SignInFailed,
             ("signin.answer", "accept") => Notice::NewDeviceSignIn,
+            ("signin", "accept") if reason == Some("trusted_network") => Notice::NewDeviceSignIn,
             ("device.revoke", "success") if reason == Some("token_reused") => {
                 Notice::DeviceTokenReused
             }

@@ -8,12 +8,25 @@
 //! the device. Trust skips the second factor, never the password.
 
 use std::future::Future;
+use std::net::IpAddr;
 
 use crate::audit::Event;
 use crate::clock::Timestamp;
 use crate::error::StoreError;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Whether a device's network vouches for another device of the same user.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strength {
+    /// Only a remembered device skips the second factor.
+    #[default]
+    Strong,
+    /// Also a new device in the network (/24, /64) of a device of the user
+    /// still trusted.
+    Weak,
+}
 
 /// How long sign-ins wait and devices stay trusted.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -28,6 +41,9 @@ pub struct SigninPolicy {
     pub idle_days: i64,
     /// Decisions older than this leave the history.
     pub history_days: i64,
+    /// `strong`: a new device always answers a second factor; `weak`: not
+    /// from the network of a trusted device.
+    pub strength: Strength,
 }
 
 impl Default for SigninPolicy {
@@ -37,6 +53,7 @@ impl Default for SigninPolicy {
             device_days: 30,
             idle_days: 14,
             history_days: 365,
+            strength: Strength::Strong,
         }
     }
 }
@@ -201,6 +218,18 @@ pub trait SigninStore: Send + Sync {
     fn prune_signins(&self, before: Timestamp) -> impl Future<Output = Result<u64>> + Send;
 }
 
+/// Two addresses in one network as `weak` sign-in counts it: the same /24
+/// for IPv4, the same /64 for IPv6 (an IPv4-mapped IPv6 address is its
+/// IPv4 address). False when either is not an address.
+pub fn same_network(a: &str, b: &str) -> bool {
+    let parse = |s: &str| s.parse::<IpAddr>().ok().map(|ip| ip.to_canonical());
+    match (parse(a), parse(b)) {
+        (Some(IpAddr::V4(a)), Some(IpAddr::V4(b))) => a.octets()[..3] == b.octets()[..3],
+        (Some(IpAddr::V6(a)), Some(IpAddr::V6(b))) => a.octets()[..8] == b.octets()[..8],
+        _ => false,
+    }
+}
+
 /// A short name for a device from its user agent: the browser and the
 /// system, e.g. `Firefox on Linux`; `unknown device` when nothing is known.
 pub fn device_name(user_agent: Option<&str>) -> String {
@@ -252,6 +281,17 @@ mod tests {
         assert_eq!(device_name(Some(chrome)), "Chrome on Windows");
         assert_eq!(device_name(None), "unknown device");
         assert_eq!(device_name(Some("agent-x")), "agent-x");
+    }
+
+    #[test]
+    fn one_network_is_a_slash_24_or_a_slash_64() {
+        assert!(same_network("192.0.2.7", "192.0.2.250"));
+        assert!(!same_network("192.0.2.7", "192.0.3.7"));
+        assert!(same_network("2001:db8:1:2::1", "2001:db8:1:2:ffff::9"));
+        assert!(!same_network("2001:db8:1:2::1", "2001:db8:1:3::1"));
+        assert!(same_network("::ffff:192.0.2.7", "192.0.2.8"));
+        assert!(!same_network("192.0.2.7", "::ffff:c000:207:1"));
+        assert!(!same_network("192.0.2.7", "not an address"));
     }
 
     #[test]

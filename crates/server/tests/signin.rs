@@ -57,9 +57,20 @@ async fn fixture_with(
 
 impl Fixture {
     async fn signin(&self, username: &str, password: &str, device: Option<&str>) -> Value {
+        self.signin_from("192.0.2.7", username, password, device)
+            .await
+    }
+
+    async fn signin_from(
+        &self,
+        ip: &str,
+        username: &str,
+        password: &str,
+        device: Option<&str>,
+    ) -> Value {
         let mut body = json!({
             "username": username, "password": password, "app": "webmail",
-            "client": {"ip": "192.0.2.7", "user_agent": FIREFOX},
+            "client": {"ip": ip, "user_agent": FIREFOX},
         });
         if let Some(d) = device {
             body["device_token"] = json!(d);
@@ -739,6 +750,104 @@ async fn history_older_than_history_days_is_pruned(backend: Backend) {
     f.s.stop().await;
 }
 
+/// Alice's server in `weak` mode, with a device remembered at 192.0.2.7.
+async fn weak_with_a_trusted_device(backend: Backend) -> Option<Fixture> {
+    let f = fixture_with(backend, |c| {
+        c.signin.strength = ichido_domain::signin::Strength::Weak;
+    })
+    .await?;
+    f.remembered().await;
+    Some(f)
+}
+
+async fn weak_accepts_a_new_device_in_the_network_of_a_trusted_one(backend: Backend) {
+    let Some(f) = weak_with_a_trusted_device(backend).await else {
+        return;
+    };
+    let b = f.signin_from("192.0.2.99", "alice", PASSWORD, None).await;
+    assert_eq!(b["decision"], "accept", "{b}");
+    let token = b["device_token"].as_str().unwrap().to_owned();
+    assert_eq!(f.devices().await.len(), 2);
+    let (_, h) = f.s.get("/v1/users/alice/signins?limit=1").await;
+    assert_eq!(h["signins"][0]["factor"], "network", "{h}");
+    assert_eq!(h["signins"][0]["new_device"], true, "{h}");
+    // The new device is remembered in its own right.
+    let b = f
+        .signin_from("198.51.100.7", "alice", PASSWORD, Some(&token))
+        .await;
+    assert_eq!(b["decision"], "accept", "{b}");
+    f.s.stop().await;
+}
+
+async fn weak_challenges_a_new_device_in_another_network(backend: Backend) {
+    let Some(f) = weak_with_a_trusted_device(backend).await else {
+        return;
+    };
+    let b = f.signin_from("192.0.3.7", "alice", PASSWORD, None).await;
+    assert_eq!(b["decision"], "challenge", "{b}");
+    let b = f.signin_from("2001:db8::7", "alice", PASSWORD, None).await;
+    assert_eq!(b["decision"], "challenge", "{b}");
+    f.s.stop().await;
+}
+
+async fn weak_never_skips_the_password(backend: Backend) {
+    let Some(f) = weak_with_a_trusted_device(backend).await else {
+        return;
+    };
+    let b = f.signin_from("192.0.2.99", "alice", "wrong", None).await;
+    assert_eq!(b, json!({"decision": "reject"}));
+    f.s.stop().await;
+}
+
+async fn weak_needs_a_device_used_within_idle_days(backend: Backend) {
+    let Some(f) = weak_with_a_trusted_device(backend).await else {
+        return;
+    };
+    f.s.clock.advance_secs(14 * DAY);
+    let b = f.signin_from("192.0.2.99", "alice", PASSWORD, None).await;
+    assert_eq!(b["decision"], "challenge", "{b}");
+    f.s.stop().await;
+}
+
+async fn weak_acceptance_of_a_new_device_is_told_to_the_holder(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let Some(f) = fixture_with(backend, |c| {
+        c.signin.strength = ichido_domain::signin::Strength::Weak;
+        c.smtp.host = "127.0.0.1".into();
+        c.smtp.port = sink.addr.port();
+        c.smtp.security = ichido_server::delivery::SmtpSecurity::None;
+        c.smtp.from = "Ichido <mfa@example.com>".into();
+        c.smtp.attempts = 1;
+        c.notifications.email = true;
+        c.notifications.poll_ms = 20;
+    })
+    .await
+    else {
+        return;
+    };
+    f.remembered().await;
+    let b = f.signin_from("192.0.2.99", "alice", PASSWORD, None).await;
+    assert_eq!(b["decision"], "accept", "{b}");
+    for i in 0.. {
+        let mail = sink.inbox.nth(i).await;
+        let text = mail.data.replace("=\r\n", "");
+        if text.contains("from a new device") && text.contains("192.0.2.99") {
+            break;
+        }
+    }
+    f.s.stop().await;
+}
+
+async fn strong_challenges_a_new_device_in_the_network_of_a_trusted_one(backend: Backend) {
+    let Some(f) = fixture(backend).await else {
+        return;
+    };
+    f.remembered().await;
+    let b = f.signin_from("192.0.2.99", "alice", PASSWORD, None).await;
+    assert_eq!(b["decision"], "challenge", "{b}");
+    f.s.stop().await;
+}
+
 async fn bad_input_gets_a_clear_error(backend: Backend) {
     let Some(f) = fixture(backend).await else {
         return;
@@ -803,5 +912,11 @@ on_both_backends!(
     a_validator_cannot_read_or_revoke_devices,
     metrics_count_signin_decisions_and_answers,
     history_older_than_history_days_is_pruned,
+    weak_accepts_a_new_device_in_the_network_of_a_trusted_one,
+    weak_challenges_a_new_device_in_another_network,
+    weak_never_skips_the_password,
+    weak_needs_a_device_used_within_idle_days,
+    weak_acceptance_of_a_new_device_is_told_to_the_holder,
+    strong_challenges_a_new_device_in_the_network_of_a_trusted_one,
     bad_input_gets_a_clear_error,
 );

@@ -2,8 +2,9 @@
 //! browser sent and gets one decision. The password is always checked, by
 //! the common prologue (see `subject`), so every kind of no — unknown user,
 //! locked, no password, wrong password — costs the same and reads the same;
-//! a remembered device then stands in for the second factor, otherwise the
-//! answer names the factors the user can answer now. The answer's code goes
+//! a remembered device then stands in for the second factor (in `weak`
+//! strength also the network of one), otherwise the answer names the
+//! factors the user can answer now. The answer's code goes
 //! through `validate`, with its once-ever rule and its lockout counting.
 
 use ichido_crypto::{SecretString, ct_eq, random};
@@ -16,7 +17,9 @@ use crate::audit::{Context, Event};
 use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::recovery::CodeKind;
-use crate::signin::{Device, PendingSignin, Rotation, SigninRecord, device_name};
+use crate::signin::{
+    Device, PendingSignin, Rotation, SigninRecord, Strength, device_name, same_network,
+};
 use crate::store::Store;
 use crate::token::TokenKind;
 use crate::user::User;
@@ -182,6 +185,8 @@ impl<S: Store> Ichido<S> {
             factor: factor.map(str::to_owned),
         };
         let known = device.filter(|d| d.user_id == user.id && d.revoked_at.is_none());
+        // A token used twice: no other device vouches for this one.
+        let mut reused = false;
         if let (Some(t), Some(d)) = (&presented, known) {
             let hash = self.device_hash(&t.id, t.secret.expose());
             let current = ct_eq(hash.as_bytes(), d.secret_hash.as_bytes());
@@ -210,9 +215,20 @@ impl<S: Store> Ichido<S> {
                 // Another sign-in replaced this very secret first: the
                 // token was used twice.
                 self.revoke_reused(&ctx, user, &d, now).await?;
+                reused = true;
             } else if previous {
                 // A secret replaced before: a copy of the token is in use.
                 self.revoke_reused(&ctx, user, &d, now).await?;
+                reused = true;
+            }
+        }
+        if !reused && self.signin.strength == Strength::Weak {
+            let rec = record("accept", None, Some("network"));
+            if let Some(accepted) = self
+                .accept_on_trusted_network(&ctx, user, req, now, rec)
+                .await?
+            {
+                return Ok(accepted);
             }
         }
         self.challenge_signin(
@@ -224,6 +240,72 @@ impl<S: Store> Ichido<S> {
             record("challenge", None, None),
         )
         .await
+    }
+
+    /// `[signin] strength = "weak"`: a device not remembered, signing in from
+    /// the network of a device of the user still trusted (see
+    /// `same_network`), is accepted without a second factor and remembered.
+    /// `None` when no trusted device is in that network.
+    async fn accept_on_trusted_network(
+        &self,
+        ctx: &Context,
+        user: &User,
+        req: &SigninRequest,
+        now: Timestamp,
+        record: SigninRecord,
+    ) -> Result<Option<Decision>, Error> {
+        let Some(ip) = req.client_ip.as_deref() else {
+            return Ok(None);
+        };
+        let devices = self.store.devices_of_user(user.id).await?;
+        let vouched = devices.iter().any(|d| {
+            d.is_trusted(now, &self.signin)
+                && d.last_ip.as_deref().is_some_and(|l| same_network(l, ip))
+        });
+        if !vouched {
+            return Ok(None);
+        }
+        let (device, token) = self.new_device(
+            user.id,
+            device_name(req.user_agent.as_deref()),
+            req.client_ip.clone(),
+            now,
+        );
+        let ev = Event::new(ctx, now, "signin", "accept")
+            .user(user.username.as_str())
+            .reason("trusted_network");
+        self.store
+            .record_signin(&record, Some(&device), &ev)
+            .await?;
+        Ok(Some(Decision::Accept {
+            device_token: Some(token),
+        }))
+    }
+
+    /// A device to remember, and its token for the browser.
+    fn new_device(
+        &self,
+        user_id: i64,
+        name: String,
+        ip: Option<String>,
+        now: Timestamp,
+    ) -> (Device, SecretString) {
+        let id = random::token(DEVICE_ID_BYTES);
+        let secret = random::token(DEVICE_SECRET_BYTES);
+        let device = Device {
+            secret_hash: self.device_hash(&id, &secret),
+            previous_hash: None,
+            user_id,
+            name,
+            created_at: now,
+            last_seen_at: now,
+            last_ip: ip,
+            expires_at: now.plus_secs(self.signin.device_days * 86_400),
+            revoked_at: None,
+            revoked_reason: None,
+            id: id.clone(),
+        };
+        (device, SecretString::from(format!("{id}.{secret}")))
     }
 
     async fn revoke_reused(
@@ -391,25 +473,8 @@ impl<S: Store> Ichido<S> {
         record.result = "accept".into();
         record.factor = Some(factor.clone());
         let (device, token) = if a.remember_device {
-            let id = random::token(DEVICE_ID_BYTES);
-            let secret = random::token(DEVICE_SECRET_BYTES);
-            let device = Device {
-                secret_hash: self.device_hash(&id, &secret),
-                previous_hash: None,
-                user_id: p.user_id,
-                name,
-                created_at: now,
-                last_seen_at: now,
-                last_ip: p.client_ip.clone(),
-                expires_at: now.plus_secs(self.signin.device_days * 86_400),
-                revoked_at: None,
-                revoked_reason: None,
-                id: id.clone(),
-            };
-            (
-                Some(device),
-                Some(SecretString::from(format!("{id}.{secret}"))),
-            )
+            let (device, token) = self.new_device(p.user_id, name, p.client_ip.clone(), now);
+            (Some(device), Some(token))
         } else {
             (None, None)
         };
