@@ -30,7 +30,7 @@ impl Kind {
 }
 
 /// One user with one SHA-1, 6-digit token, as written to the users file.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct EnrolledUser {
     pub username: String,
     pub kind: Kind,
@@ -43,7 +43,7 @@ pub struct EnrolledUser {
 
 /// The users file: what `enroll` writes and every load run reads and
 /// updates, so that a code is never sent twice across runs.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Default, Serialize, Deserialize)]
 pub struct UserFile {
     pub users: Vec<EnrolledUser>,
 }
