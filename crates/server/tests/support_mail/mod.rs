@@ -107,7 +107,10 @@ impl SmtpSink {
     /// Closes the listener: later connections are refused.
     pub async fn stop(&self) {
         self.task.abort();
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The listener is dropped with the task; wait for that, not for time.
+        while !self.task.is_finished() {
+            tokio::task::yield_now().await;
+        }
     }
 }
 
